@@ -1,0 +1,3 @@
+from memgpt.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""Errors that reach users.
+
+Every error the CLI shows is a ``MemGPTError``: one line that names the thing
+that went wrong and, in ``hint``, what fixes it. Anything else is a bug and
+prints a traceback only under ``--debug``.
+
+    MemGPTError
+    ├── ConfigError            bad or missing configuration value
+    ├── NotFoundError          a named source, agent, persona ... does not exist
+    ├── InputFileError         a file cannot be read (missing, corrupt, encrypted, binary)
+    ├── StorageError           a store cannot be opened or written
+    │   └── StorageLockedError Milvus Lite file held by another process
+    ├── EmbeddingMismatchError two embedding models meet on one collection/source/agent
+    ├── EmbeddingError         the embedding model cannot be loaded or called
+    └── LLMError               the LLM endpoint failed (see memgpt.llm.errors for kinds)
+"""
+
+from __future__ import annotations
+
+
+class MemGPTError(Exception):
+    """A failure with a one-line explanation and a fix."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConfigError(MemGPTError):
+    exit_code = 2
+
+
+class NotFoundError(MemGPTError):
+    exit_code = 3
+
+
+class InputFileError(MemGPTError):
+    exit_code = 4
+
+
+class StorageError(MemGPTError):
+    exit_code = 5
+
+
+class StorageLockedError(StorageError):
+    pass
+
+
+class EmbeddingMismatchError(MemGPTError):
+    exit_code = 6
+
+
+class EmbeddingError(MemGPTError):
+    exit_code = 7
+
+
+class LLMError(MemGPTError):
+    exit_code = 8

@@ -1,0 +1,345 @@
+"""Archival memory in Milvus, through pymilvus ``MilvusClient``.
+
+One code path serves Milvus Lite (a local file path) and a Milvus server
+(``http(s)://host:port``). Each embedding model gets its own collection, named
+after the model and its real dimension, so vectors of different models never
+meet and nothing is padded.
+
+Filters are built from templates. Where the engine accepts ``filter_params``
+(Milvus 2.5+ servers) the values travel separately; Milvus Lite 2.5 rejects
+templates, so there the values are rendered in, and only values that match a
+strict id pattern are accepted. Values in filters are always ids this program
+generated (``user-…``, ``agent-…``, ``source-…``), never names a user typed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from memgpt.errors import StorageError, StorageLockedError
+from memgpt.schemas import Passage, ScoredPassage
+
+TIMEOUT_S = 60.0  # bounds pymilvus's own retry loop (it would otherwise retry 75 times)
+MAX_TEXT_BYTES = 65_535
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_OUTPUT = ["text", "user_id", "agent_id", "source_id", "document_id", "created_ms", "metadata"]
+
+
+@dataclass
+class Scope:
+    """Which passages a query may see: the user's, of one agent and/or some sources."""
+
+    user_id: str
+    agent_id: str | None = None
+    source_ids: Sequence[str] = field(default_factory=tuple)
+
+
+class ArchivalStore(Protocol):
+    model_id: str
+    dim: int
+
+    def insert(self, passages: Sequence[Passage]) -> None: ...
+    def search(self, vector: np.ndarray, scope: Scope, *, limit: int, offset: int = 0) -> list[ScoredPassage]: ...
+    def count(self, scope: Scope) -> int: ...
+    def delete(self, scope: Scope) -> None: ...
+    def delete_ids(self, ids: Sequence[str]) -> None: ...
+
+
+def collection_name(model_id: str, dim: int) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", model_id).strip("_").lower()
+    return f"passages_{slug}_{dim}"[:255]
+
+
+def is_local_uri(uri: str) -> bool:
+    return "://" not in uri
+
+
+class MilvusConnection:
+    """One ``MilvusClient`` per URI, opened once (Milvus Lite allows one process per file)."""
+
+    def __init__(self, uri: str, token: str | None = None, db_name: str | None = None,
+                 index: str = "auto") -> None:
+        self.uri = uri
+        self.local = is_local_uri(uri)
+        self._token = token
+        self._db_name = db_name
+        self.index = ("FLAT" if self.local else "HNSW") if index == "auto" else index.upper()
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self.templates = False
+        self._ready: set[str] = set()
+
+    @property
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._open()
+            return self._client
+
+    def _open(self) -> Any:
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        for name in ("pymilvus", "milvus_lite"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        from pymilvus import MilvusClient
+
+        kwargs: dict[str, Any] = {"uri": self.uri, "timeout": TIMEOUT_S}
+        if self.local:
+            Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            if self._token:
+                kwargs["token"] = self._token
+            if self._db_name:
+                kwargs["db_name"] = self._db_name
+        try:
+            client = MilvusClient(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - pymilvus raises many kinds; each becomes one line
+            raise self._open_error(exc) from exc
+        self.templates = not self.local and _supports_templates(client)
+        return client
+
+    def _open_error(self, exc: Exception) -> StorageError:
+        if self.local:
+            path = Path(self.uri)
+            if _lite_file_locked(path):
+                return StorageLockedError(
+                    f"Milvus Lite file {path} is in use by another process (Milvus Lite allows one process per file)",
+                    "close the other memgpt process, or use a Milvus server: memgpt configure --milvus-uri http://HOST:19530",
+                )
+            return StorageError(
+                f"cannot open Milvus Lite file {path}: not a Milvus Lite database, or damaged",
+                "move it aside to start empty, or point elsewhere: memgpt configure --milvus-uri PATH",
+            )
+        detail = str(getattr(exc, "message", "") or exc).strip().splitlines()
+        return StorageError(
+            f"cannot reach Milvus at {self.uri}: {detail[0] if detail else type(exc).__name__}",
+            "check the server is running and the URI/token, or use the embedded default: memgpt configure --milvus-uri ~/.memgpt/milvus.db",
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                try:
+                    self._client.close()
+                finally:
+                    self._client = None
+                    self._ready.clear()
+
+    def ensure_collection(self, name: str, dim: int) -> None:
+        if name in self._ready:
+            return
+        client = self.client
+        if client.has_collection(name, timeout=TIMEOUT_S):
+            have = _collection_dim(client.describe_collection(name, timeout=TIMEOUT_S))
+            if have is not None and have != dim:
+                raise StorageError(
+                    f"Milvus collection {name} holds {have}-d vectors but the model gives {dim}-d",
+                    "use the embedding model this collection was built with, or delete the sources that use it",
+                )
+        else:
+            self._create(name, dim)
+        client.load_collection(name, timeout=TIMEOUT_S)
+        self._ready.add(name)
+
+    def _create(self, name: str, dim: int) -> None:
+        from pymilvus import DataType, Function, FunctionType
+
+        client = self.client
+        schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=80)
+        for scalar in ("user_id", "agent_id", "source_id", "document_id"):
+            schema.add_field(scalar, DataType.VARCHAR, max_length=80)
+        schema.add_field("created_ms", DataType.INT64)
+        schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_BYTES, enable_analyzer=True)
+        schema.add_field("metadata", DataType.JSON)
+        schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=dim)
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_function(Function(name="text_bm25", function_type=FunctionType.BM25,
+                                     input_field_names=["text"], output_field_names=["sparse"]))
+        index = client.prepare_index_params()
+        params = {"M": 16, "efConstruction": 200} if self.index == "HNSW" else {}
+        index.add_index("embedding", index_type=self.index, metric_type="COSINE", params=params)
+        index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        # Index params go in with the collection: building an index later over
+        # existing rows is slow and can trip gRPC keepalive limits on Lite.
+        client.create_collection(name, schema=schema, index_params=index, timeout=TIMEOUT_S)
+
+
+class MilvusArchivalStore:
+    """Passages of one embedding model in one Milvus collection."""
+
+    def __init__(self, conn: MilvusConnection, model_id: str, dim: int) -> None:
+        self.conn = conn
+        self.model_id = model_id
+        self.dim = dim
+        self.collection = collection_name(model_id, dim)
+
+    @property
+    def _client(self) -> Any:
+        self.conn.ensure_collection(self.collection, self.dim)
+        return self.conn.client
+
+    def insert(self, passages: Sequence[Passage]) -> None:
+        if not passages:
+            return
+        rows = [self._row(p) for p in passages]
+        client = self._client
+        try:
+            for i in range(0, len(rows), 512):
+                # upsert: stable ids make a repeated insert a no-op instead of a duplicate
+                client.upsert(self.collection, rows[i:i + 512], timeout=TIMEOUT_S)
+        except Exception as exc:
+            self.delete_ids([r["id"] for r in rows])  # all or none
+            raise StorageError(f"writing {len(rows)} passages to Milvus failed: {_first_line(exc)}") from exc
+
+    def _row(self, p: Passage) -> dict[str, Any]:
+        vec = np.asarray(p.embedding, dtype=np.float32)
+        if vec.shape != (self.dim,):
+            raise StorageError(f"passage {p.id} has a {vec.shape}-shaped vector, expected ({self.dim},)")
+        text = p.text
+        if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+            text = text.encode("utf-8")[:MAX_TEXT_BYTES].decode("utf-8", "ignore")
+        return {
+            "id": _checked(p.id), "user_id": _checked(p.user_id), "agent_id": _checked(p.agent_id, empty=True),
+            "source_id": _checked(p.source_id, empty=True), "document_id": _checked(p.document_id, empty=True),
+            "created_ms": int(p.created_at.timestamp() * 1000), "text": text, "metadata": p.metadata or {},
+            "embedding": vec.tolist(),
+        }
+
+    def search(self, vector: np.ndarray, scope: Scope, *, limit: int, offset: int = 0) -> list[ScoredPassage]:
+        expr, params = self._filter(scope)
+        if expr is None:
+            return []
+        kwargs = self._filter_kwargs(expr, params)
+        hits = self._client.search(
+            self.collection, data=[np.asarray(vector, dtype=np.float32).tolist()], anns_field="embedding",
+            limit=limit, offset=offset, output_fields=_OUTPUT, search_params={"metric_type": "COSINE"},
+            timeout=TIMEOUT_S, **kwargs)
+        return [ScoredPassage(_passage(h["id"], h["entity"]), float(h["distance"])) for h in hits[0]]
+
+    def search_text(self, query: str, scope: Scope, *, limit: int, offset: int = 0) -> list[ScoredPassage]:
+        """BM25 full-text search over the same passages (Milvus's built-in analyzer)."""
+        expr, params = self._filter(scope)
+        if expr is None or not query.strip():
+            return []
+        hits = self._client.search(
+            self.collection, data=[query], anns_field="sparse", limit=limit, offset=offset,
+            output_fields=_OUTPUT, search_params={"metric_type": "BM25"}, timeout=TIMEOUT_S,
+            **self._filter_kwargs(expr, params))
+        return [ScoredPassage(_passage(h["id"], h["entity"]), float(h["distance"])) for h in hits[0]]
+
+    def count(self, scope: Scope) -> int:
+        expr, params = self._filter(scope)
+        if expr is None:
+            return 0
+        res = self._client.query(self.collection, output_fields=["count(*)"], timeout=TIMEOUT_S,
+                                 **self._filter_kwargs(expr, params))
+        return int(res[0]["count(*)"]) if res else 0
+
+    def get(self, ids: Sequence[str]) -> list[Passage]:
+        if not ids:
+            return []
+        rows = self._client.get(self.collection, ids=[_checked(i) for i in ids], output_fields=_OUTPUT,
+                                timeout=TIMEOUT_S)
+        return [_passage(r["id"], r) for r in rows]
+
+    def delete(self, scope: Scope) -> None:
+        expr, params = self._filter(scope)
+        if expr is not None:
+            self._client.delete(self.collection, timeout=TIMEOUT_S, **self._filter_kwargs(expr, params))
+
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._client.delete(self.collection, ids=[_checked(i) for i in ids], timeout=TIMEOUT_S)
+
+    # filters ---------------------------------------------------------------
+    @staticmethod
+    def _filter(scope: Scope) -> tuple[str | None, dict[str, Any]]:
+        """A filter template and its values; (None, {}) when the scope can match nothing."""
+        params: dict[str, Any] = {"user_id": _checked(scope.user_id)}
+        parts = []
+        if scope.agent_id:
+            params["agent_id"] = _checked(scope.agent_id)
+            parts.append("agent_id == {agent_id}")
+        if scope.source_ids:
+            params["source_ids"] = [_checked(s) for s in scope.source_ids]
+            parts.append("source_id in {source_ids}")
+        if not parts:
+            return None, {}
+        return f"user_id == {{user_id}} and ({' or '.join(parts)})", params
+
+    def _filter_kwargs(self, expr: str, params: dict[str, Any]) -> dict[str, Any]:
+        if self.conn.templates:
+            return {"filter": expr, "filter_params": params}
+        return {"filter": expr.format(**{k: _literal(v) for k, v in params.items()})}
+
+
+def _checked(value: str, empty: bool = False) -> str:
+    if (empty and value == "") or _ID.match(value):
+        return value
+    raise ValueError(f"refusing a value that is not a generated id in a Milvus field or filter: {value!r}")
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    return f'"{_checked(value)}"'  # ids only: letters, digits, '-' and '_', nothing to escape
+
+
+def _passage(pid: str, e: dict[str, Any]) -> Passage:
+    return Passage(id=pid, user_id=e.get("user_id", ""), text=e.get("text", ""), agent_id=e.get("agent_id", ""),
+                   source_id=e.get("source_id", ""), document_id=e.get("document_id", ""),
+                   metadata=e.get("metadata") or {},
+                   created_at=datetime.fromtimestamp(e.get("created_ms", 0) / 1000, tz=timezone.utc))
+
+
+def _collection_dim(desc: dict[str, Any]) -> int | None:
+    for f in desc.get("fields", []):
+        if f.get("name") == "embedding":
+            dim = (f.get("params") or {}).get("dim")
+            return int(dim) if dim is not None else None
+    return None
+
+
+def _supports_templates(client: Any) -> bool:
+    """Milvus servers accept filter templates from 2.5 on."""
+    try:
+        version = str(client.get_server_version(timeout=10))
+    except Exception:  # noqa: BLE001
+        return False
+    m = re.search(r"(\d+)\.(\d+)", version)
+    return bool(m) and (int(m.group(1)), int(m.group(2))) >= (2, 5)
+
+
+def _lite_file_locked(path: Path) -> bool:
+    """Whether another process holds Milvus Lite's lock on ``path``.
+
+    Only called after opening failed, so this process holds no lock on the file
+    (closing a POSIX lock's descriptor would drop the whole process's lock).
+    """
+    import fcntl
+
+    lock = path.parent / f".{path.name}.lock"
+    if not lock.exists():
+        return False
+    with open(lock, "a") as fh:
+        try:
+            fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.lockf(fh, fcntl.LOCK_UN)
+    return False
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "message", "") or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,100 @@
+"""The one place that turns settings into concrete parts.
+
+The CLI, a server and the tests each build a ``Runtime`` from ``Settings``;
+everything else receives the parts it needs through its constructor. Every
+part is built on first use, so a command pays only for what it touches.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from memgpt.config import Settings
+from memgpt.errors import ConfigError
+
+if TYPE_CHECKING:
+    from memgpt.embeddings.base import EmbeddingModel
+    from memgpt.llm.base import LLMClient
+    from memgpt.memory.archival import MilvusArchivalStore, MilvusConnection
+    from memgpt.schemas import User
+    from memgpt.store.metadata import MetadataStore
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+
+    @cached_property
+    def metadata(self) -> MetadataStore:
+        from memgpt.store.metadata import MetadataStore
+        from memgpt.store.sql import open_engine
+
+        if self.settings.metadata_backend not in ("sqlite", "postgres"):
+            raise ConfigError(f"unknown metadata backend {self.settings.metadata_backend!r}",
+                              "use sqlite or postgres: memgpt configure --metadata-backend sqlite")
+        return MetadataStore(open_engine(self.settings.resolved_metadata_url()))
+
+    @cached_property
+    def user(self) -> User:
+        return self.metadata.get_or_create_user()
+
+    @cached_property
+    def milvus(self) -> MilvusConnection:
+        from memgpt.memory.archival import MilvusConnection
+
+        if self.settings.archival_backend != "milvus":
+            raise ConfigError(f"unknown archival storage backend {self.settings.archival_backend!r}",
+                              "use milvus: memgpt configure --archival-storage milvus")
+        s = self.settings
+        return MilvusConnection(s.resolved_milvus_uri(), token=s.milvus_token, db_name=s.milvus_db_name,
+                                index=s.milvus_index)
+
+    def archival(self, model_id: str | None = None, dim: int | None = None) -> MilvusArchivalStore:
+        """The archival store for a model (default: the configured embedding model)."""
+        from memgpt.memory.archival import MilvusArchivalStore
+
+        if model_id is None or dim is None:
+            model_id, dim = self.embedder.model_id, self.embedder.dim
+        return MilvusArchivalStore(self.milvus, model_id, dim)
+
+    @cached_property
+    def embedder(self) -> EmbeddingModel:
+        s = self.settings
+        if s.embedding_provider == "local":
+            from memgpt.embeddings.local import LocalMiniLM
+
+            if s.embedding_model.lower().removeprefix("sentence-transformers/") != "all-minilm-l6-v2":
+                raise ConfigError(f"the local provider only ships all-MiniLM-L6-v2, not {s.embedding_model!r}",
+                                  "use an endpoint for other models: memgpt configure --embedding-provider openai")
+            return LocalMiniLM(batch_size=s.embedding_batch_size)
+        if s.embedding_provider in ("openai", "ollama", "tei", "vllm", "openai-compatible"):
+            from memgpt.embeddings.openai_compat import OpenAICompatibleEmbedding
+            from memgpt.llm.providers import resolve_endpoint
+
+            base_url, api_key = resolve_endpoint(s.embedding_provider if s.embedding_provider != "tei" else "openai",
+                                                 s.embedding_endpoint, s.embedding_api_key or s.model_api_key)
+            return OpenAICompatibleEmbedding(base_url=base_url, api_key=api_key, model=s.embedding_model,
+                                             dim=s.embedding_dim)
+        raise ConfigError(f"unknown embedding provider {s.embedding_provider!r}",
+                          "use local or openai: memgpt configure --embedding-provider local")
+
+    def llm(self, model: str | None = None, endpoint: str | None = None, provider: str | None = None,
+            context_window: int | None = None) -> LLMClient:
+        from memgpt.llm.openai_client import OpenAICompatibleClient
+        from memgpt.llm.providers import context_window_for, resolve_endpoint
+
+        s = self.settings
+        provider = provider or s.model_provider
+        model = model or s.model
+        base_url, api_key = resolve_endpoint(provider, endpoint or s.model_endpoint, s.model_api_key)
+        return OpenAICompatibleClient(base_url=base_url, api_key=api_key, model=model,
+                                      context_window=context_window or s.context_window or context_window_for(model))
+
+    def close(self) -> None:
+        if "milvus" in self.__dict__:
+            self.milvus.close()
+        if "metadata" in self.__dict__:
+            self.metadata.engine.dispose()

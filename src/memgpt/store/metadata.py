@@ -1,0 +1,162 @@
+"""Users, sources, documents, passage metadata and user-added templates in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from memgpt.errors import NotFoundError
+from memgpt.schemas import Document, Passage, Source, User, new_id, stable_id, utcnow
+from memgpt.store import tables as t
+
+DEFAULT_USER = "default"
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands datetimes back without a zone; everything stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class SourceStats:
+    source: Source
+    n_documents: int
+    n_passages: int
+
+
+class MetadataStore:
+    """The relational side of storage; one instance per engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # users ---------------------------------------------------------------
+    def get_or_create_user(self, name: str = DEFAULT_USER) -> User:
+        with self.engine.begin() as conn:
+            row = conn.execute(select(t.users).where(t.users.c.name == name)).first()
+            if row:
+                return User(id=row.id, name=row.name, created_at=aware(row.created_at))
+            user = User(id=stable_id("user", name), name=name)
+            try:
+                conn.execute(insert(t.users).values(id=user.id, name=user.name, created_at=user.created_at))
+            except IntegrityError:  # created concurrently
+                pass
+            return user
+
+    # sources -------------------------------------------------------------
+    def create_source(self, user_id: str, name: str, embedding_model: str, embedding_dim: int,
+                      description: str | None = None) -> Source:
+        src = Source(id=new_id("source"), user_id=user_id, name=name, embedding_model=embedding_model,
+                     embedding_dim=embedding_dim, description=description)
+        with self.engine.begin() as conn:
+            conn.execute(insert(t.sources).values(
+                id=src.id, user_id=user_id, name=name, description=description,
+                embedding_model=embedding_model, embedding_dim=embedding_dim, created_at=src.created_at))
+        return src
+
+    def find_source(self, user_id: str, name: str) -> Source | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.sources).where(
+                t.sources.c.user_id == user_id, t.sources.c.name == name)).first()
+        return _source(row) if row else None
+
+    def get_source(self, user_id: str, name: str) -> Source:
+        src = self.find_source(user_id, name)
+        if src is None:
+            raise NotFoundError(f"no source named {name!r}", "see the list with: memgpt list sources")
+        return src
+
+    def source_by_id(self, source_id: str) -> Source | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.sources).where(t.sources.c.id == source_id)).first()
+        return _source(row) if row else None
+
+    def list_sources(self, user_id: str) -> list[SourceStats]:
+        n_docs = (select(t.documents.c.source_id, func.count().label("n"))
+                  .group_by(t.documents.c.source_id).subquery())
+        n_pass = (select(t.passages.c.source_id, func.count().label("n"))
+                  .group_by(t.passages.c.source_id).subquery())
+        query = (select(t.sources, n_docs.c.n.label("n_docs"), n_pass.c.n.label("n_pass"))
+                 .outerjoin(n_docs, n_docs.c.source_id == t.sources.c.id)
+                 .outerjoin(n_pass, n_pass.c.source_id == t.sources.c.id)
+                 .where(t.sources.c.user_id == user_id)
+                 .order_by(t.sources.c.created_at))
+        with self.engine.connect() as conn:
+            return [SourceStats(_source(r), r.n_docs or 0, r.n_pass or 0) for r in conn.execute(query)]
+
+    def delete_source(self, source_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.agent_sources).where(t.agent_sources.c.source_id == source_id))
+            conn.execute(delete(t.passages).where(t.passages.c.source_id == source_id))
+            conn.execute(delete(t.documents).where(t.documents.c.source_id == source_id))
+            conn.execute(delete(t.sources).where(t.sources.c.id == source_id))
+
+    # documents and passages ---------------------------------------------
+    def existing_document_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        if not ids:
+            return set()
+        with self.engine.connect() as conn:
+            return set(conn.scalars(select(t.documents.c.id).where(t.documents.c.id.in_(ids))))
+
+    def add_documents(self, docs: Sequence[Document], content_hash: str,
+                      passages: Sequence[Passage], n_tokens: Sequence[int]) -> None:
+        """Record one file's documents and passages in a single transaction."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            if docs:
+                conn.execute(insert(t.documents), [
+                    {"id": d.id, "user_id": d.user_id, "source_id": d.source_id, "file_path": d.file_path,
+                     "content_hash": content_hash, "metadata": d.metadata, "n_chars": len(d.text),
+                     "created_at": now} for d in docs])
+            if passages:
+                conn.execute(insert(t.passages), [
+                    {"id": p.id, "user_id": p.user_id, "source_id": p.source_id or None,
+                     "agent_id": p.agent_id or None, "document_id": p.document_id or None,
+                     "chunk_index": p.metadata.get("chunk_index", 0), "n_tokens": n,
+                     "created_at": p.created_at} for p, n in zip(passages, n_tokens, strict=True)])
+
+    def count_passages(self, source_id: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(t.passages)
+                               .where(t.passages.c.source_id == source_id)) or 0
+
+    def count_documents(self, source_id: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(t.documents)
+                               .where(t.documents.c.source_id == source_id)) or 0
+
+    # templates (user-added personas and humans) --------------------------
+    def put_template(self, user_id: str, kind: str, name: str, text: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.templates).where(
+                t.templates.c.user_id == user_id, t.templates.c.kind == kind, t.templates.c.name == name))
+            conn.execute(insert(t.templates).values(
+                id=new_id("template"), user_id=user_id, kind=kind, name=name, text=text, created_at=utcnow()))
+
+    def get_template(self, user_id: str, kind: str, name: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(t.templates.c.text).where(
+                t.templates.c.user_id == user_id, t.templates.c.kind == kind, t.templates.c.name == name))
+
+    def list_templates(self, user_id: str, kind: str) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.templates.c.name, t.templates.c.text).where(
+                t.templates.c.user_id == user_id, t.templates.c.kind == kind).order_by(t.templates.c.name))
+            return {r.name: r.text for r in rows}
+
+    def delete_template(self, user_id: str, kind: str, name: str) -> bool:
+        with self.engine.begin() as conn:
+            res = conn.execute(delete(t.templates).where(
+                t.templates.c.user_id == user_id, t.templates.c.kind == kind, t.templates.c.name == name))
+            return res.rowcount > 0
+
+
+def _source(row) -> Source:  # noqa: ANN001 - a SQLAlchemy Row
+    return Source(id=row.id, user_id=row.user_id, name=row.name, description=row.description,
+                  embedding_model=row.embedding_model, embedding_dim=row.embedding_dim,
+                  created_at=aware(row.created_at))

@@ -1,0 +1,76 @@
+"""Opening the relational database (SQLite file or PostgreSQL URL) and migrating it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, insert, inspect, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from memgpt.errors import StorageError
+from memgpt.store.tables import MIGRATIONS, metadata, schema_migrations
+
+
+def open_engine(url: str) -> Engine:
+    """Create an engine for ``url`` and bring its schema up to date."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        try:
+            engine = create_engine(url, pool_pre_ping=True)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise StorageError(
+                f"cannot use metadata database {_redact(url)}: {exc}",
+                "for PostgreSQL install the driver: pip install 'memgpt[postgres]'",
+            ) from exc
+    try:
+        migrate(engine)
+    except OperationalError as exc:
+        raise StorageError(
+            f"cannot open metadata database {_redact(url)}: {str(exc.orig).strip().splitlines()[0]}",
+            "check the URL with: memgpt configure --metadata-uri URL",
+        ) from exc
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cur.execute("PRAGMA synchronous=NORMAL")  # durable at each WAL checkpoint, safe on crash
+    cur.close()
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url
+
+
+def migrate(engine: Engine) -> list[int]:
+    """Apply every migration not yet recorded; returns the versions applied."""
+    applied: list[int] = []
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Serialise concurrent first starts against one database.
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
+        metadata.create_all(conn, tables=[schema_migrations])
+        done = set(conn.scalars(select(schema_migrations.c.version)))
+        for version, name, step in MIGRATIONS:
+            if version in done:
+                continue
+            step(conn)
+            conn.execute(insert(schema_migrations).values(
+                version=version, name=name, applied_at=datetime.now(timezone.utc)))
+            applied.append(version)
+    return applied
+
+
+def table_names(engine: Engine) -> list[str]:
+    return sorted(inspect(engine).get_table_names())

@@ -1,0 +1,203 @@
+"""The relational schema and its migrations.
+
+Every row carries ``user_id`` so that a multi-user server can share one
+database. Migrations are an ordered list of small functions; the versions that
+ran are recorded in ``schema_migrations``. Add a migration, never edit one that
+has shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Connection
+
+metadata = MetaData()
+
+ID = String(80)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("embedding_model", String(200), nullable=False),
+    Column("embedding_dim", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_id", "name", name="uq_sources_user_name"),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False),
+    Column("source_id", ID, ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("file_path", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("metadata", JSON, nullable=False),
+    Column("n_chars", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_documents_source", "source_id"),
+)
+
+# Metadata of archival passages. Text and vectors live in Milvus; this table
+# lets SQL answer "how many, from which document" without a vector store scan.
+passages = Table(
+    "passages",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False),
+    Column("source_id", ID, ForeignKey("sources.id", ondelete="CASCADE")),
+    Column("agent_id", ID),
+    Column("document_id", ID, ForeignKey("documents.id", ondelete="CASCADE")),
+    Column("chunk_index", Integer, nullable=False),
+    Column("n_tokens", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_passages_source", "source_id"),
+    Index("ix_passages_agent", "agent_id"),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("persona", String(200), nullable=False),
+    Column("human", String(200), nullable=False),
+    Column("preset", String(200), nullable=False),
+    Column("system_prompt", Text, nullable=False),
+    Column("llm_config", JSON, nullable=False),
+    Column("embedding_model", String(200), nullable=False),
+    Column("embedding_dim", Integer, nullable=False),
+    # Ids of the messages currently in the context window, oldest first.
+    Column("in_context", JSON, nullable=False),
+    # Small loop state: memory-warning flag, heartbeat pause, step counter.
+    Column("state", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_id", "name", name="uq_agents_user_name"),
+)
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("agent_id", ID, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
+    Column("label", String(100), primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("char_limit", Integer, nullable=False),
+)
+
+agent_sources = Table(
+    "agent_sources",
+    metadata,
+    Column("agent_id", ID, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", ID, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False),
+    Column("attached_at", DateTime(timezone=True), nullable=False),
+)
+
+# Recall memory: every message an agent has seen or produced.
+messages = Table(
+    "messages",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", ID, nullable=False, unique=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False),
+    Column("agent_id", ID, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("content", Text),
+    Column("tool_calls", JSON),
+    Column("tool_call_id", String(200)),
+    Column("name", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_messages_agent_time", "agent_id", "created_at"),
+)
+
+# User-added persona and human texts (the built-in ones are package data).
+templates = Table(
+    "templates",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False),
+    Column("kind", String(20), nullable=False),  # persona | human
+    Column("name", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_id", "kind", "name", name="uq_templates_user_kind_name"),
+)
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _m001_base(conn: Connection) -> None:
+    base = [users, sources, documents, passages, agents, blocks, agent_sources, messages, templates]
+    metadata.create_all(conn, tables=base)
+
+
+def _m002_message_fulltext(conn: Connection) -> None:
+    """Ranked full-text search over recall memory: FTS5 on SQLite, tsvector on PostgreSQL."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text(
+            "CREATE VIRTUAL TABLE messages_fts USING fts5("
+            "content, content='messages', content_rowid='seq', tokenize='porter unicode61')"
+        ))
+        conn.execute(text(
+            "CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN "
+            "INSERT INTO messages_fts(rowid, content) VALUES (new.seq, coalesce(new.content, '')); END"
+        ))
+        conn.execute(text(
+            "CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN "
+            "INSERT INTO messages_fts(messages_fts, rowid, content) "
+            "VALUES ('delete', old.seq, coalesce(old.content, '')); END"
+        ))
+        conn.execute(text(
+            "CREATE TRIGGER messages_fts_au AFTER UPDATE ON messages BEGIN "
+            "INSERT INTO messages_fts(messages_fts, rowid, content) "
+            "VALUES ('delete', old.seq, coalesce(old.content, '')); "
+            "INSERT INTO messages_fts(rowid, content) VALUES (new.seq, coalesce(new.content, '')); END"
+        ))
+    elif conn.dialect.name == "postgresql":
+        conn.execute(text(
+            "ALTER TABLE messages ADD COLUMN content_tsv tsvector "
+            "GENERATED ALWAYS AS (to_tsvector('english', coalesce(content, ''))) STORED"
+        ))
+        conn.execute(text("CREATE INDEX ix_messages_tsv ON messages USING GIN (content_tsv)"))
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "base tables", _m001_base),
+    (2, "full-text index on messages", _m002_message_fulltext),
+]

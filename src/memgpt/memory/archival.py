@@ -95,6 +95,8 @@ class MilvusConnection:
         kwargs: dict[str, Any] = {"uri": self.uri, "timeout": TIMEOUT_S}
         if self.local:
             Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
+            if _lite_file_locked(Path(self.uri)):
+                raise self._open_error(None, locked=True)
         else:
             if self._token:
                 kwargs["token"] = self._token
@@ -107,10 +109,10 @@ class MilvusConnection:
         self.templates = not self.local and _supports_templates(client)
         return client
 
-    def _open_error(self, exc: Exception) -> StorageError:
+    def _open_error(self, exc: Exception | None, locked: bool = False) -> StorageError:
         if self.local:
             path = Path(self.uri)
-            if _lite_file_locked(path):
+            if locked:
                 return StorageLockedError(
                     f"Milvus Lite file {path} is in use by another process (Milvus Lite allows one process per file)",
                     "close the other memgpt process, or use a Milvus server: memgpt configure --milvus-uri http://HOST:19530",
@@ -323,11 +325,17 @@ def _supports_templates(client: Any) -> bool:
 def _lite_file_locked(path: Path) -> bool:
     """Whether another process holds Milvus Lite's lock on ``path``.
 
-    Only called after opening failed, so this process holds no lock on the file
-    (closing a POSIX lock's descriptor would drop the whole process's lock).
+    Asked before opening, because when milvus-lite fails to take the lock it
+    also deletes the lock file of the process that holds it. Skipped for files
+    this process already serves: closing any descriptor of a POSIX-locked file
+    drops the whole process's lock.
     """
     import fcntl
 
+    from milvus_lite.server_manager import server_manager_instance
+
+    if str(path.absolute().resolve()) in server_manager_instance._servers:
+        return False
     lock = path.parent / f".{path.name}.lock"
     if not lock.exists():
         return False

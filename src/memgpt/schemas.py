@@ -129,3 +129,25 @@ class Block:
     label: str
     value: str
     limit: int = 2000
+
+
+@dataclass
+class AgentState:
+    """Everything that makes an agent resumable."""
+
+    id: str
+    user_id: str
+    name: str
+    persona: str
+    human: str
+    preset: str
+    system_prompt: str
+    llm_config: dict[str, Any]
+    embedding_model: str
+    embedding_dim: int
+    blocks: dict[str, Block] = field(default_factory=dict)
+    in_context: list[str] = field(default_factory=list)  # message ids in the context window, oldest first
+    state: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    source_names: list[str] = field(default_factory=list)  # filled when listing

@@ -133,6 +133,8 @@ messages = Table(
     Column("agent_id", ID, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
     Column("role", String(20), nullable=False),
     Column("content", Text),
+    # What recall search matches: the user's words, the agent's thoughts and what it sent.
+    Column("search_text", Text),
     Column("tool_calls", JSON),
     Column("tool_call_id", String(200)),
     Column("name", String(200)),
@@ -172,27 +174,27 @@ def _m002_message_fulltext(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         conn.execute(text(
             "CREATE VIRTUAL TABLE messages_fts USING fts5("
-            "content, content='messages', content_rowid='seq', tokenize='porter unicode61')"
+            "search_text, content='messages', content_rowid='seq', tokenize='porter unicode61')"
         ))
         conn.execute(text(
             "CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN "
-            "INSERT INTO messages_fts(rowid, content) VALUES (new.seq, coalesce(new.content, '')); END"
+            "INSERT INTO messages_fts(rowid, search_text) VALUES (new.seq, coalesce(new.search_text, '')); END"
         ))
         conn.execute(text(
             "CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN "
-            "INSERT INTO messages_fts(messages_fts, rowid, content) "
-            "VALUES ('delete', old.seq, coalesce(old.content, '')); END"
+            "INSERT INTO messages_fts(messages_fts, rowid, search_text) "
+            "VALUES ('delete', old.seq, coalesce(old.search_text, '')); END"
         ))
         conn.execute(text(
             "CREATE TRIGGER messages_fts_au AFTER UPDATE ON messages BEGIN "
-            "INSERT INTO messages_fts(messages_fts, rowid, content) "
-            "VALUES ('delete', old.seq, coalesce(old.content, '')); "
-            "INSERT INTO messages_fts(rowid, content) VALUES (new.seq, coalesce(new.content, '')); END"
+            "INSERT INTO messages_fts(messages_fts, rowid, search_text) "
+            "VALUES ('delete', old.seq, coalesce(old.search_text, '')); "
+            "INSERT INTO messages_fts(rowid, search_text) VALUES (new.seq, coalesce(new.search_text, '')); END"
         ))
     elif conn.dialect.name == "postgresql":
         conn.execute(text(
             "ALTER TABLE messages ADD COLUMN content_tsv tsvector "
-            "GENERATED ALWAYS AS (to_tsvector('english', coalesce(content, ''))) STORED"
+            "GENERATED ALWAYS AS (to_tsvector('english', coalesce(search_text, ''))) STORED"
         ))
         conn.execute(text("CREATE INDEX ix_messages_tsv ON messages USING GIN (content_tsv)"))
 

@@ -1,0 +1,188 @@
+"""The context window: what goes into each request, and what happens when it fills.
+
+Each request is the system message (prompt + rendered core memory), the tool
+schemas and the in-context queue. Past ``WARN_AT`` of the window the agent is
+warned once so it can save what matters; when the next request would not fit
+(or the endpoint says it did not), the oldest part of the queue is summarised
+and replaced by the summary. Evicted messages stay in recall memory. A tool
+call is never separated from its results. If the summary itself cannot be had
+(the endpoint is down, or refuses even small requests), a plain note takes its
+place: an agent is never stuck because its history grew.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from memgpt.errors import LLMError
+from memgpt.llm.base import ChatRequest, LLMClient
+from memgpt.schemas import AgentState, Message
+from memgpt.tokens import TokenCounter
+
+WARN_AT = 0.75
+KEEP_RATIO = 0.35  # share of the budget the kept recent messages may fill after a summary
+MESSAGE_OVERHEAD = 4  # role and separators per message
+EVENT = "event"  # Message.name marking messages the runtime (not the user) wrote
+
+SUMMARY_INSTRUCTIONS = (
+    "You condense part of a conversation between an AI agent and a user so the agent can keep working after "
+    "these messages leave its context window. Write a compact summary in the agent's first person: what the "
+    "user said and wanted, what the agent did and promised, facts learned, and any open threads. Keep names, "
+    "numbers and dates exact. Under 250 words. Reply with the summary only."
+)
+
+
+def event(text: str) -> Message:
+    """A message from the runtime to the agent (login, warnings, summaries, heartbeats)."""
+    return Message(role="user", content=f"[system event] {text}", name=EVENT)
+
+
+def render_system(state: AgentState, archival_count: int, recall_count: int, now: datetime | None = None) -> str:
+    blocks = "\n".join(
+        f'<{b.label} characters="{len(b.value)}/{b.limit}">\n{b.value}\n</{b.label}>' for b in state.blocks.values())
+    now = now or datetime.now().astimezone()
+    memory = (f"### Memory (as of {now.strftime('%Y-%m-%d %H:%M %Z').strip()})\n"
+              f"Recall memory: {recall_count} messages in all (search with conversation_search).\n"
+              f"Archival memory: {archival_count} passages (search with archival_memory_search).\n"
+              f"Core memory:\n{blocks}")
+    prompt = state.system_prompt
+    return prompt.replace("{memory}", memory) if "{memory}" in prompt else f"{prompt}\n\n{memory}"
+
+
+class TokenBudget:
+    """Counts request tokens offline, caching per message."""
+
+    def __init__(self, counter: TokenCounter, context_window: int) -> None:
+        self.counter = counter
+        self.context_window = context_window
+        self._cache: dict[str, int] = {}
+
+    @property
+    def limit(self) -> int:
+        """Tokens a request may use, leaving room for the reply."""
+        return self.context_window - max(256, min(2048, self.context_window // 8))
+
+    def message(self, m: Message) -> int:
+        n = self._cache.get(m.id)
+        if n is None:
+            text = (m.content or "") + "".join(c.name + c.arguments for c in m.tool_calls)
+            n = self.counter.count(text) + MESSAGE_OVERHEAD
+            self._cache[m.id] = n
+        return n
+
+    def text(self, text: str) -> int:
+        return self.counter.count(text)
+
+    def forget(self, m: Message) -> None:
+        self._cache.pop(m.id, None)
+
+    def request(self, system: str, tools: Sequence[dict], messages: Sequence[Message]) -> int:
+        return self.text(system) + self.tools(tools) + sum(self.message(m) for m in messages)
+
+    def tools(self, tools: Sequence[dict]) -> int:
+        key = f"tools:{len(tools)}:{id(tools)}"
+        n = self._cache.get(key)
+        if n is None:
+            n = self.counter.count(json.dumps(tools)) if tools else 0
+            self._cache[key] = n
+        return n
+
+
+@dataclass
+class Eviction:
+    evicted: list[Message]
+    summary: Message
+
+
+def split_point(messages: Sequence[Message], budget: TokenBudget, keep_tokens: int) -> int:
+    """Index of the first message to keep: the newest messages that fit ``keep_tokens``.
+
+    The kept part never starts with a tool result (its call would be evicted),
+    and at least the newest exchange is kept.
+    """
+    n = len(messages)
+    used, cut = 0, n
+    while cut > 0 and used + budget.message(messages[cut - 1]) <= keep_tokens:
+        cut -= 1
+        used += budget.message(messages[cut])
+    if cut == n:
+        cut = n - 1  # keep the newest message even when it alone is large
+    while 0 < cut < n and messages[cut].role == "tool":
+        cut += 1  # move past orphaned results: their call is being evicted too
+    if cut >= n:
+        # Everything after the cut was tool results: keep from the assistant call instead.
+        cut = n - 1
+        while cut > 0 and messages[cut].role == "tool":
+            cut -= 1
+    return max(cut, 0)
+
+
+def summarize(llm: LLMClient, messages: Sequence[Message], budget: TokenBudget,
+              on_error: Callable[[str], None] | None = None) -> str:
+    """A summary of ``messages`` from the LLM; pieces are summarised separately if they do not fit."""
+    transcript = [_line(m) for m in messages]
+    piece_limit = max(256, budget.limit // 2)
+    try:
+        return _summarize_lines(llm, transcript, budget, piece_limit)
+    except LLMError as exc:
+        if on_error:
+            on_error(f"summary failed ({exc.one_line()}); kept a plain note instead")
+        return fallback_summary(messages)
+
+
+def _summarize_lines(llm: LLMClient, lines: list[str], budget: TokenBudget, piece_limit: int) -> str:
+    pieces: list[list[str]] = [[]]
+    used = 0
+    for line in lines:
+        n = budget.text(line)
+        if n > piece_limit:
+            line = line[: piece_limit * 3]  # a single huge message: keep its start
+            n = budget.text(line)
+        if used + n > piece_limit and pieces[-1]:
+            pieces.append([])
+            used = 0
+        pieces[-1].append(line)
+        used += n
+    summaries = [_ask(llm, "\n".join(p)) for p in pieces]
+    if len(summaries) == 1:
+        return summaries[0]
+    return _summarize_lines(llm, summaries, budget, piece_limit)
+
+
+def _ask(llm: LLMClient, transcript: str) -> str:
+    reply = llm.complete(ChatRequest(
+        messages=[Message(role="system", content=SUMMARY_INSTRUCTIONS),
+                  Message(role="user", content=f"Conversation excerpt:\n{transcript}")],
+        tools=[], tool_choice=None))
+    text = (reply.content or "").strip()
+    if not text:
+        raise _EmptySummary("the model returned an empty summary")
+    return text
+
+
+class _EmptySummary(LLMError):
+    pass
+
+
+def fallback_summary(messages: Sequence[Message]) -> str:
+    users = [m for m in messages if m.role == "user" and m.name != EVENT and m.content]
+    last = users[-1].content[:300] if users else ""
+    return (f"{len(messages)} earlier messages were moved out of the context window without a summary; they are "
+            f"all in recall memory (use conversation_search)." + (f' The last user message among them: "{last}"'
+                                                                   if last else ""))
+
+
+def _line(m: Message) -> str:
+    from memgpt.store.agents import search_text
+
+    if m.role == "tool":
+        return f"[function {m.name or ''} returned] {(m.content or '')[:500]}"
+    if m.role == "assistant":
+        calls = ", ".join(f"{c.name}({c.arguments[:200]})" for c in m.tool_calls if c.name != "send_message")
+        said = search_text(m) or ""
+        return f"agent: {said}" + (f" [called {calls}]" if calls else "")
+    who = "system" if m.name == EVENT else m.role
+    return f"{who}: {m.content or ''}"

@@ -1,0 +1,274 @@
+"""The agent loop: one user turn is a chain of LLM calls joined by heartbeats.
+
+Each inner step sends the system message (prompt + core memory), the tool
+schemas and the in-context queue to the LLM. The reply's text is the agent's
+inner monologue; its tool calls run in order and their results join the
+queue. The agent gets another step when a call asked for a heartbeat or
+failed; ``send_message`` without a heartbeat ends the turn. Every inner step
+is saved in one transaction before the next begins.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Literal
+
+from memgpt.agent.context import (
+    EVENT,
+    KEEP_RATIO,
+    WARN_AT,
+    TokenBudget,
+    event,
+    render_system,
+    split_point,
+    summarize,
+)
+from memgpt.agent.jsonfix import parse_arguments
+from memgpt.agent.memory import AgentMemory
+from memgpt.agent.tools import HEARTBEAT_PARAM, ToolError, ToolSet
+from memgpt.errors import MemGPTError, StorageError
+from memgpt.llm.base import ChatRequest, ChatResponse, LLMClient
+from memgpt.llm.errors import ContextWindowExceededError
+from memgpt.schemas import Message, ToolCall
+from memgpt.store.agents import AgentStore
+from memgpt.tokens import TokenCounter
+
+EventKind = Literal["thought", "call", "result", "message", "system", "warning"]
+
+MEMORY_WARNING = ("Memory pressure: the context window is {pct}% full. Older messages will soon be summarised "
+                  "and leave the context (they stay searchable in recall memory). Save anything important to "
+                  "core memory or archival memory now.")
+LOGIN = "The user has just connected. Greet them in your persona, using send_message."
+EMPTY_REPLY = "Your last reply was empty. Answer the user with send_message."
+
+
+@dataclass
+class AgentEvent:
+    kind: EventKind
+    text: str
+    name: str | None = None  # the function, for call/result events
+    ok: bool = True
+
+
+@dataclass
+class TurnResult:
+    messages: list[str]  # what the user was sent
+    steps: int
+
+
+class Agent:
+    def __init__(self, memory: AgentMemory, llm: LLMClient, store: AgentStore, tools: ToolSet,
+                 counter: TokenCounter, *, max_heartbeats: int = 10,
+                 on_event: Callable[[AgentEvent], None] | None = None) -> None:
+        self.memory = memory
+        self.state = memory.state
+        self.llm = llm
+        self.store = store
+        self.tools = tools
+        self.budget = TokenBudget(counter, llm.context_window)
+        self.max_heartbeats = max_heartbeats
+        self.on_event = on_event or (lambda e: None)
+        self.messages: list[Message] = store.messages(self.state.in_context)
+
+    # public ---------------------------------------------------------------------
+    def step(self, text: str, *, is_event: bool = False) -> TurnResult:
+        """Handle one user message (or runtime event) through to the end of the agent's turn."""
+        first = event(text) if is_event else Message(role="user", content=text)
+        self._commit([first])  # saved at once: the user's words survive a failing LLM
+        return self.continue_turn()
+
+    def continue_turn(self) -> TurnResult:
+        """Run inner steps from the current queue until the agent yields (used by step and /retry)."""
+        self.memory.outbox.messages.clear()
+        steps = 0
+        while True:
+            steps += 1
+            again = self._inner_step()
+            if not again:
+                break
+            if steps > self.max_heartbeats:
+                self._emit("warning", f"stopped after {self.max_heartbeats} chained steps (max_heartbeats)")
+                break
+        return TurnResult(list(self.memory.outbox.messages), steps)
+
+    def greet(self) -> TurnResult:
+        return self.step(LOGIN, is_event=True)
+
+    def system_message(self) -> Message:
+        text = render_system(self.state, self._archival_count(), self.memory.recall_count())
+        return Message(role="system", content=text, id="system")
+
+    def context_tokens(self) -> dict[str, int]:
+        system = self.system_message()
+        return {"system": self.budget.text(system.content or ""), "tools": self.budget.tools(self.tools.schemas()),
+                "messages": sum(self.budget.message(m) for m in self.messages),
+                "limit": self.budget.limit, "context_window": self.budget.context_window}
+
+    def summarize_now(self) -> int:
+        """Summarise the older part of the queue now; returns how many messages left the context."""
+        return self._evict(self._system_tokens())
+
+    def warn_memory(self) -> None:
+        used = self.budget.request(self.system_message().content or "", self.tools.schemas(), self.messages)
+        self._commit([event(MEMORY_WARNING.format(pct=round(100 * used / self.budget.context_window)))])
+
+    def pop(self, n: int) -> list[Message]:
+        """Remove the newest ``n`` messages from the context (they stay in recall)."""
+        n = max(0, min(n, len(self.messages)))
+        removed = self.messages[len(self.messages) - n:]
+        del self.messages[len(self.messages) - n:]
+        while self.messages and self.messages[-1].role == "assistant" and self.messages[-1].tool_calls:
+            removed.insert(0, self.messages.pop())  # never leave a call without its results
+        self._save([])
+        return removed
+
+    def save(self) -> None:
+        self._save([])
+
+    # one inner step ---------------------------------------------------------------
+    def _inner_step(self) -> bool:
+        self._fit()
+        try:
+            reply = self._complete()
+        except ContextWindowExceededError:
+            self._emit("system", "the endpoint says the context is full; summarising older messages")
+            if not self._evict(self._system_tokens(), keep_ratio=KEEP_RATIO / 2):
+                raise
+            reply = self._complete()
+        assistant = reply.to_message()
+        if assistant.content:
+            self._emit("thought", assistant.content)
+        if not assistant.tool_calls:
+            return self._no_tool_reply(assistant)
+        results: list[Message] = []
+        again = False
+        for call in assistant.tool_calls:
+            result, ok, heartbeat = self._run(call)
+            results.append(Message(role="tool", tool_call_id=call.id, name=call.name, content=result))
+            again = again or heartbeat or not ok
+        self._commit([assistant, *results])
+        return again
+
+    def _complete(self) -> ChatResponse:
+        request = ChatRequest(messages=[self.system_message(), *self.messages], tools=self.tools.schemas())
+        return self.llm.complete(request)
+
+    def _no_tool_reply(self, assistant: Message) -> bool:
+        if assistant.content:
+            # The model answered in plain text instead of calling send_message: deliver it rather than
+            # leave the user with silence.
+            self.memory.outbox.messages.append(assistant.content)
+            self._emit("message", assistant.content)
+            self._commit([assistant])
+            return False
+        self._emit("warning", "the model returned an empty reply; asking it again")
+        self._commit([event(EMPTY_REPLY)])
+        return True
+
+    def _run(self, call: ToolCall) -> tuple[str, bool, bool]:
+        """Run one call; returns (result JSON, ok, heartbeat requested)."""
+        tool = self.tools.get(call.name)
+        try:
+            if tool is None:
+                raise ToolError(f"there is no function named {call.name!r}; available: {', '.join(self.tools.names())}")
+            try:
+                args = parse_arguments(call.arguments)
+            except ValueError as exc:
+                raise ToolError(f"{call.name}: {exc}; send the arguments again as a JSON object") from exc
+            self._emit("call", _describe(call.name, args), name=call.name)
+            before = len(self.memory.outbox.messages)
+            value = tool.call(self.memory, args)
+            for text in self.memory.outbox.messages[before:]:
+                self._emit("message", text)
+            heartbeat = bool(args.get(HEARTBEAT_PARAM)) if tool.heartbeat else False
+            if isinstance(heartbeat, str):
+                heartbeat = heartbeat.lower() == "true"
+            self._emit("result", str(value) if value is not None else "OK", name=call.name)
+            return _result("OK", value), True, heartbeat
+        except ToolError as exc:
+            self._emit("result", str(exc), name=call.name, ok=False)
+            return _result("Failed", str(exc)), False, True
+        except StorageError as exc:
+            self._emit("result", exc.one_line(), name=call.name, ok=False)
+            return _result("Failed", exc.one_line()), False, True
+        except MemGPTError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a tool's bug is reported to the model, not fatal to the agent
+            msg = f"{call.name} raised {type(exc).__name__}: {exc}"
+            self._emit("result", msg, name=call.name, ok=False)
+            return _result("Failed", msg), False, True
+
+    # context management -------------------------------------------------------------
+    def _system_tokens(self) -> int:
+        return self.budget.text(self.system_message().content or "") + self.budget.tools(self.tools.schemas())
+
+    def _fit(self) -> None:
+        fixed = self._system_tokens()
+        used = fixed + sum(self.budget.message(m) for m in self.messages)
+        if used > self.budget.limit:
+            self._emit("system", f"context is full ({used} of {self.budget.limit} tokens); summarising older messages")
+            self._evict(fixed)
+        elif used > WARN_AT * self.budget.context_window and not self.state.state.get("memory_warning_sent"):
+            self.state.state["memory_warning_sent"] = True
+            self._emit("warning", "memory pressure: the context window is over 75% full")
+            self._commit([event(MEMORY_WARNING.format(pct=round(100 * used / self.budget.context_window)))])
+
+    def _evict(self, fixed_tokens: int, keep_ratio: float = KEEP_RATIO) -> int:
+        if len(self.messages) < 2:
+            return 0
+        keep_tokens = max(0, int(keep_ratio * (self.budget.limit - fixed_tokens)))
+        cut = split_point(self.messages, self.budget, keep_tokens)
+        if cut <= 0:
+            return 0
+        evicted = self.messages[:cut]
+        text = summarize(self.llm, evicted, self.budget, on_error=lambda m: self._emit("warning", m))
+        note = event(f"Summary of {len(evicted)} earlier messages (all of them are still in recall memory): {text}")
+        self.messages = [note, *self.messages[cut:]]
+        for m in evicted:
+            self.budget.forget(m)
+        self.state.state["memory_warning_sent"] = False
+        self._save([note])
+        return len(evicted)
+
+    # persistence ------------------------------------------------------------------
+    def _commit(self, new: list[Message]) -> None:
+        self.messages.extend(new)
+        self._save(new)
+
+    def _save(self, new: list[Message]) -> None:
+        self.state.in_context = [m.id for m in self.messages]
+        self.store.save_step(self.state, new)
+
+    def _archival_count(self) -> int:
+        return self.memory.archival_count()
+
+    def _emit(self, kind: EventKind, text: str, name: str | None = None, ok: bool = True) -> None:
+        self.on_event(AgentEvent(kind, text, name, ok))
+
+
+def _result(status: str, value: object) -> str:
+    return json.dumps({"status": status, "message": value if value is None or isinstance(value, str) else str(value),
+                       "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}, ensure_ascii=False)
+
+
+_PHRASES = {
+    "archival_memory_search": "searching memory with archival_memory_search",
+    "archival_memory_insert": "saving to memory with archival_memory_insert",
+    "conversation_search": "searching memory with conversation_search",
+    "conversation_search_date": "searching memory with conversation_search_date",
+    "core_memory_append": "updating memory with core_memory_append",
+    "core_memory_replace": "updating memory with core_memory_replace",
+    "send_message": "sending a message with send_message",
+    "pause_heartbeats": "pausing heartbeats with pause_heartbeats",
+}
+
+
+def _describe(name: str, args: dict) -> str:
+    shown = {k: v for k, v in args.items() if k != HEARTBEAT_PARAM}
+    return _PHRASES.get(name, f"running {name}") + (f" {json.dumps(shown, ensure_ascii=False)[:200]}" if shown else "")
+
+
+__all__ = ["Agent", "AgentEvent", "TurnResult", "EVENT"]

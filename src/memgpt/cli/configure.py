@@ -1,0 +1,115 @@
+"""``memgpt configure``: arrow-key prompts, each with a flag that skips it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from memgpt.cli.main import PROVIDERS
+from memgpt.config import Settings, load_settings, save_settings
+from memgpt.errors import ConfigError
+
+
+@dataclass
+class Question:
+    field: str  # Settings attribute
+    flag: str  # argparse dest
+    prompt: str
+    choices: list[str] | None = None
+    secret: bool = False
+    number: bool = False
+
+    def applies(self, s: Settings) -> bool:
+        if self.field in ("embedding_endpoint", "embedding_api_key", "embedding_dim"):
+            return s.embedding_provider != "local"
+        if self.field in ("milvus_token", "milvus_db_name"):
+            return "://" in (s.milvus_uri or "")
+        if self.field == "metadata_uri":
+            return s.metadata_backend == "postgres"
+        return True
+
+
+QUESTIONS = [
+    Question("model_provider", "model_provider", "Select LLM provider:", PROVIDERS),
+    Question("model_endpoint", "model_endpoint", "Enter the model endpoint (empty = the provider's default):"),
+    Question("model", "model", "Enter the model name:"),
+    Question("context_window", "context_window", "Context window in tokens (empty = known for the model):",
+             number=True),
+    Question("model_api_key", "model_api_key", "API key (empty = use OPENAI_API_KEY or none):", secret=True),
+    Question("embedding_provider", "embedding_provider", "Select embedding provider:",
+             ["local", "openai", "ollama", "vllm", "tei"]),
+    Question("embedding_model", "embedding_model", "Enter the embedding model:"),
+    Question("embedding_endpoint", "embedding_endpoint", "Embedding endpoint (empty = the provider's default):"),
+    Question("embedding_dim", "embedding_dim", "Embedding dimension (empty = ask the model):", number=True),
+    Question("embedding_api_key", "embedding_api_key", "Embedding API key (empty = same as the LLM's):", secret=True),
+    Question("archival_backend", "archival_storage", "Select storage backend for archival data:", ["milvus"]),
+    Question("milvus_uri", "milvus_uri", "Enter the Milvus connection URI (Default: ~/.memgpt/milvus.db):"),
+    Question("milvus_token", "milvus_token", "Milvus token or user:password (empty = none):", secret=True),
+    Question("milvus_db_name", "milvus_db_name", "Milvus database name (empty = default):"),
+    Question("metadata_backend", "metadata_storage", "Select storage backend for recall and metadata:",
+             ["sqlite", "postgres"]),
+    Question("metadata_uri", "metadata_uri", "PostgreSQL URL (postgresql://user@host:5432/db):"),
+    Question("persona", "persona", "Default persona:"),
+    Question("human", "human", "Default human profile:"),
+    Question("preset", "preset", "Default preset:"),
+]
+
+
+def configure(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    interactive = not args.yes and sys.stdin.isatty()
+    for q in QUESTIONS:
+        given = getattr(args, q.flag, None)
+        if given is not None:
+            setattr(settings, q.field, given)
+            continue
+        if interactive and q.applies(settings):
+            setattr(settings, q.field, _ask(q, getattr(settings, q.field)))
+    _check(settings)
+    save_settings(settings)
+    print(f"Saved configuration to {settings.config_path}")
+    print(f"  LLM: {settings.model_provider} {settings.model}"
+          + (f" at {settings.model_endpoint}" if settings.model_endpoint else ""))
+    print(f"  embeddings: {settings.embedding_provider} {settings.embedding_model}")
+    print(f"  archival storage: milvus at {settings.resolved_milvus_uri()}")
+    print(f"  metadata and recall: {settings.metadata_backend}")
+    return 0
+
+
+def _ask(q: Question, current: Any) -> Any:
+    import questionary
+
+    if q.choices:
+        answer = questionary.select(q.prompt, choices=q.choices,
+                                    default=current if current in q.choices else q.choices[0]).ask()
+    elif q.secret:
+        answer = questionary.password(q.prompt).ask()
+        if not answer:
+            return current  # keep a stored key when the user just presses Enter
+    else:
+        answer = questionary.text(q.prompt, default="" if current is None else str(current)).ask()
+    if answer is None:  # Ctrl-C in a prompt
+        raise KeyboardInterrupt
+    if q.number:
+        if not str(answer).strip():
+            return None
+        try:
+            return int(answer)
+        except ValueError as exc:
+            raise ConfigError(f"{q.field} must be a whole number, got {answer!r}") from exc
+    return answer.strip() or None if q.field in ("model_endpoint", "embedding_endpoint", "milvus_db_name") \
+        else answer.strip()
+
+
+def _check(s: Settings) -> None:
+    if s.metadata_backend == "postgres" and not (s.metadata_uri or "").startswith(("postgres://", "postgresql")):
+        raise ConfigError("postgres metadata storage needs a URL",
+                          "add: --metadata-uri postgresql://USER@HOST:5432/DB")
+    if s.metadata_backend == "sqlite" and (s.metadata_uri or "").startswith(("postgres://", "postgresql")):
+        s.metadata_backend = "postgres"
+    for name in ("context_window", "embedding_dim"):
+        value = getattr(s, name)
+        if value is not None and value <= 0:
+            raise ConfigError(f"{name} must be positive, got {value}")

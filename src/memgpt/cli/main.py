@@ -1,0 +1,166 @@
+"""``memgpt`` command line: the parser and error handling.
+
+The parser imports nothing heavy; each command imports what it needs when it
+runs, so ``memgpt --help`` starts in a fraction of a second.
+
+Exit codes: 0 success; 1 a command failed; 2 bad usage or configuration;
+3 something named does not exist; 4 an input file could not be read; 5 a store
+could not be opened or written; 6 embedding models do not match; 7 the
+embedding model failed; 8 the LLM endpoint failed; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+PROVIDERS = ["openai", "azure", "ollama", "vllm", "lmstudio", "llamacpp", "openrouter", "groq", "together",
+             "deepseek", "openai-compatible"]
+
+
+def _configure_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "configure", help="choose the LLM, embeddings and storage (prompts for anything not given as a flag)",
+        description="Write ~/.memgpt/config (MEMGPT_HOME overrides). Every prompt has a flag; with --yes or "
+                    "when stdin is not a terminal, anything not given keeps its current value or the default.")
+    g = p.add_argument_group("LLM")
+    g.add_argument("--model-provider", choices=PROVIDERS, help="who serves the model (any OpenAI-compatible host)")
+    g.add_argument("--model-endpoint", metavar="URL", help="base URL, e.g. http://localhost:11434/v1 for Ollama")
+    g.add_argument("--model", metavar="NAME", help="model name, e.g. gpt-4o-mini or llama3.1")
+    g.add_argument("--context-window", type=int, metavar="TOKENS", help="context window (default: known per model)")
+    g.add_argument("--model-api-key", metavar="KEY", help="API key (stored in ~/.memgpt/credentials, mode 0600)")
+    g = p.add_argument_group("embeddings")
+    g.add_argument("--embedding-provider", choices=["local", "openai", "ollama", "vllm", "tei"],
+                   help="local = offline all-MiniLM-L6-v2; others = an OpenAI-compatible /embeddings endpoint")
+    g.add_argument("--embedding-model", metavar="NAME")
+    g.add_argument("--embedding-endpoint", metavar="URL")
+    g.add_argument("--embedding-dim", type=int, metavar="N", help="vector size (default: ask the model)")
+    g.add_argument("--embedding-api-key", metavar="KEY")
+    g = p.add_argument_group("storage")
+    g.add_argument("--archival-storage", choices=["milvus"], help="archival storage backend")
+    g.add_argument("--milvus-uri", metavar="URI",
+                   help="a file path for embedded Milvus Lite (default ~/.memgpt/milvus.db) or http(s)://host:19530")
+    g.add_argument("--milvus-token", metavar="TOKEN", help="Milvus server token or user:password")
+    g.add_argument("--milvus-db-name", metavar="NAME", help="Milvus server database name")
+    g.add_argument("--metadata-storage", "--recall-storage", dest="metadata_storage",
+                   choices=["sqlite", "postgres"], help="where agents, messages and source metadata live")
+    g.add_argument("--metadata-uri", metavar="URL",
+                   help="SQLite file path (default ~/.memgpt/sqlite.db) or postgresql://user@host/db")
+    g = p.add_argument_group("defaults")
+    g.add_argument("--persona", metavar="NAME")
+    g.add_argument("--human", metavar="NAME")
+    g.add_argument("--preset", metavar="NAME")
+    p.add_argument("-y", "--yes", action="store_true", help="never prompt; keep current values for anything not given")
+
+
+def _load_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("load", help="load documents into a named data source (archival passages)")
+    lsub = p.add_subparsers(dest="connector", metavar="CONNECTOR", required=True)
+    d = lsub.add_parser(
+        "directory", help="load files or a folder",
+        description="Read PDF (one document per page), txt, md, html, docx, pptx, epub, csv and json files, split "
+                    "them into token-sized passages, embed them and store them in Milvus under the source NAME. "
+                    "Loading into an existing source appends; a file already loaded is skipped.")
+    d.add_argument("--name", required=True, help="source name (created if new)")
+    d.add_argument("--input-dir", metavar="DIR", help="folder to load")
+    d.add_argument("--input-files", nargs="+", metavar="FILE", help="files to load")
+    d.add_argument("--recursive", action="store_true", help="include sub-folders of --input-dir")
+    d.add_argument("--extensions", metavar=".pdf,.md,...", help="only these file endings from --input-dir")
+    d.add_argument("--description", metavar="TEXT", help="what the source holds")
+    d.add_argument("--chunk-size", type=int, metavar="TOKENS", help="passage size in tokens (default from config)")
+    d.add_argument("--chunk-overlap", type=int, metavar="TOKENS", help="tokens shared by neighbouring passages")
+    d.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _run_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run", help="chat with an agent (creates one, or resumes it by --agent NAME)",
+        description="Start the chat REPL. Type /help inside for the slash commands. Reads piped stdin too.")
+    p.add_argument("--agent", metavar="NAME", help="agent to resume, or to create if the name is new")
+    p.add_argument("--persona", metavar="NAME", help="persona for a new agent (see: memgpt list personas)")
+    p.add_argument("--human", metavar="NAME", help="human profile for a new agent (see: memgpt list humans)")
+    p.add_argument("--preset", metavar="NAME", help="system prompt preset for a new agent (see: memgpt list presets)")
+    p.add_argument("--model", metavar="NAME", help="LLM model for this run")
+    p.add_argument("--model-endpoint", metavar="URL", help="OpenAI-compatible base URL for this run")
+    p.add_argument("--model-endpoint-type", choices=PROVIDERS, metavar="TYPE", help="provider of the endpoint")
+    p.add_argument("--context-window", type=int, metavar="TOKENS")
+    p.add_argument("--first", action="store_true", help="you speak first (default: the agent greets you)")
+    p.add_argument("--no-verify", action="store_true", help="skip the endpoint check at start")
+    p.add_argument("-y", "--yes", action="store_true", help="never prompt: create a new agent with defaults")
+
+
+def _list_delete_add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("list", help="list sources, agents, personas, humans or presets")
+    p.add_argument("what", choices=["sources", "agents", "personas", "humans", "presets"])
+    p = sub.add_parser("delete", help="delete a source (its passages leave Milvus too), agent, persona or human")
+    p.add_argument("what", choices=["source", "agent", "persona", "human"])
+    p.add_argument("name")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p = sub.add_parser("add", help="add a persona or human profile")
+    p.add_argument("what", choices=["persona", "human"])
+    p.add_argument("--name", required=True)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="the text")
+    src.add_argument("-f", "--file", help="read the text from a file")
+    sub.add_parser("version", help="print the version")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="memgpt",
+        description="Stateful LLM agents that manage their own memory (core, recall, and archival in Milvus).",
+        epilog="Start with: memgpt configure, then memgpt load directory --name NAME --input-files FILE, "
+               "then memgpt run.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _configure_parser(sub)
+    _load_parser(sub)
+    _run_parser(sub)
+    _list_delete_add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from memgpt.errors import MemGPTError
+
+    try:
+        return _dispatch(args) or 0
+    except MemGPTError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, traceback under --debug
+        if args.debug:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int | None:
+    if args.command == "version":
+        from memgpt import __version__
+
+        print(__version__)
+        return 0
+    if args.command == "configure":
+        from memgpt.cli.configure import configure
+
+        return configure(args)
+    if args.command == "run":
+        from memgpt.cli.run import run
+
+        return run(args)
+    from memgpt.cli import data
+
+    return {"load": data.load, "list": data.list_, "delete": data.delete, "add": data.add}[args.command](args)

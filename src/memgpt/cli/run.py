@@ -1,0 +1,68 @@
+"""``memgpt run``: pick or create an agent, then chat."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from memgpt.config import load_settings
+from memgpt.errors import ConfigError
+from memgpt.runtime import Runtime
+
+
+def _chooser(interactive: bool):  # noqa: ANN202
+    def choose(title: str, options: list[str]) -> str | None:
+        if not interactive:
+            raise ConfigError(f"{title.lower()}: no terminal to choose on", "name it in the command")
+        import questionary
+
+        return questionary.select(title, choices=options).ask()
+    return choose
+
+
+def run(args: argparse.Namespace) -> int:
+    from memgpt.agent.factory import agent_store, create_agent, open_agent
+    from memgpt.cli.repl import Output, Session, piped_reader, run_repl
+
+    interactive = sys.stdin.isatty() and not args.yes
+    out = Output(debug=args.debug)
+    rt = Runtime(load_settings())
+    try:
+        llm = rt.llm(model=args.model, endpoint=args.model_endpoint, provider=args.model_endpoint_type,
+                     context_window=args.context_window)
+        if not args.no_verify and hasattr(llm, "verify"):
+            llm.verify()
+        store = agent_store(rt)
+        state = store.find(rt.user.id, args.agent) if args.agent else None
+        if state is None and not args.agent and interactive:
+            existing = [a.name for a in store.list(rt.user.id)]
+            if existing:
+                import questionary
+
+                if questionary.confirm("Would you like to select an existing agent?", default=False).ask():
+                    state = store.find(rt.user.id, questionary.select("Select agent:", choices=existing).ask())
+        new = state is None
+        if new:
+            out.info("🧬 Creating new agent...")
+            state = create_agent(rt, args.agent, persona=args.persona, human=args.human, preset=args.preset, llm=llm)
+            out.info(f"->  🤖 Using persona profile: '{state.persona}'")
+            out.info(f"->  🧑 Using human profile: '{state.human}'")
+            out.info(f"🎉 Created new agent '{state.name}' (id={state.id})")
+        else:
+            if args.persona or args.human or args.preset:
+                out.warn("--persona/--human/--preset apply to new agents; resuming with the agent's own memory")
+            out.info(f"🔁 Resuming agent '{state.name}' ({len(state.in_context)} messages in context)")
+        agent = open_agent(rt, state, llm, on_event=out.event)
+        session = Session(rt=rt, agent=agent, out=out, interactive=interactive, choose=_chooser(interactive),
+                          read=input if sys.stdin.isatty() else piped_reader())
+        if new and not args.first:
+            from memgpt.errors import LLMError
+
+            try:
+                agent.greet()
+            except LLMError as exc:
+                out.error(f"{exc.one_line()} — the agent is saved; fix the endpoint and run again")
+                return exc.exit_code
+        return run_repl(session)
+    finally:
+        rt.close()

@@ -241,6 +241,7 @@ class Agent:
     def _save(self, new: list[Message]) -> None:
         self.state.in_context = [m.id for m in self.messages]
         self.store.save_step(self.state, new)
+        self.memory.index_messages(new)
 
     def _archival_count(self) -> int:
         return self.memory.archival_count()

@@ -125,5 +125,8 @@ class AgentMemory:
         return self.recall.search_date(self.state.id, start, end, limit=self.page_size,
                                        offset=page * self.page_size)
 
+    def index_messages(self, messages: list[Message]) -> None:
+        """Called after each saved step with its new messages (for search indexes beyond SQL full-text)."""
+
     def recall_count(self) -> int:
         return self.recall.count(self.state.id)

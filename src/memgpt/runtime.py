@@ -74,10 +74,10 @@ class Runtime:
             from memgpt.embeddings.openai_compat import OpenAICompatibleEmbedding
             from memgpt.llm.providers import resolve_endpoint
 
-            base_url, api_key = resolve_endpoint(s.embedding_provider if s.embedding_provider != "tei" else "openai",
-                                                 s.embedding_endpoint, s.embedding_api_key or s.model_api_key)
-            return OpenAICompatibleEmbedding(base_url=base_url, api_key=api_key, model=s.embedding_model,
-                                             dim=s.embedding_dim)
+            ep = resolve_endpoint(s.embedding_provider, None, None, config_base_url=s.embedding_endpoint,
+                                  config_api_key=s.embedding_api_key or s.model_api_key)
+            return OpenAICompatibleEmbedding(ep.base_url, ep.api_key, s.embedding_model, dim=s.embedding_dim,
+                                             provider=s.embedding_provider)
         raise ConfigError(f"unknown embedding provider {s.embedding_provider!r}",
                           "use local or openai: memgpt configure --embedding-provider local")
 
@@ -89,9 +89,10 @@ class Runtime:
         s = self.settings
         provider = provider or s.model_provider
         model = model or s.model
-        base_url, api_key = resolve_endpoint(provider, endpoint or s.model_endpoint, s.model_api_key)
-        return OpenAICompatibleClient(base_url=base_url, api_key=api_key, model=model,
-                                      context_window=context_window or s.context_window or context_window_for(model))
+        ep = resolve_endpoint(provider, endpoint, None, config_base_url=s.model_endpoint,
+                              config_api_key=s.model_api_key)
+        return OpenAICompatibleClient.from_endpoint(
+            ep, model, context_window or s.context_window or context_window_for(model))
 
     def close(self) -> None:
         if "milvus" in self.__dict__:

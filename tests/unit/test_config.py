@@ -1,0 +1,95 @@
+"""Settings files, `memgpt configure` flags and non-interactive behaviour, and lazy start-up."""
+
+from __future__ import annotations
+
+import io
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from memgpt.cli.main import main
+from memgpt.config import Settings, load_settings, memgpt_home, save_settings
+from memgpt.errors import ConfigError
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    h = tmp_path / "nested" / "home"
+    monkeypatch.setenv("MEMGPT_HOME", str(h))
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # not a TTY
+    return h
+
+
+def test_defaults_before_configure(home: Path) -> None:
+    s = load_settings()
+    assert s.home == home
+    assert s.resolved_milvus_uri() == str(home / "milvus.db")
+    assert s.resolved_metadata_url() == f"sqlite:///{home / 'sqlite.db'}"
+    assert (s.embedding_provider, s.embedding_model, s.archival_backend) == ("local", "all-MiniLM-L6-v2", "milvus")
+    assert not home.exists()  # reading settings creates nothing
+
+
+def test_configure_flags_and_secret_file(home: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(["configure", "--model-provider", "ollama", "--model", "llama3.1", "--context-window", "8192",
+                 "--model-api-key", "sk-secret", "--milvus-uri", "http://milvus.local:19530",
+                 "--milvus-token", "root:Milvus", "--milvus-db-name", "agents"])
+    assert code == 0
+    s = load_settings()
+    assert (s.model_provider, s.model, s.context_window) == ("ollama", "llama3.1", 8192)
+    assert (s.milvus_uri, s.milvus_token, s.milvus_db_name) == ("http://milvus.local:19530", "root:Milvus", "agents")
+    assert s.model_api_key == "sk-secret"
+    config_text = (home / "config").read_text()
+    assert "sk-secret" not in config_text and "root:Milvus" not in config_text
+    mode = stat.S_IMODE((home / "credentials").stat().st_mode)
+    assert mode == 0o600
+    # A second run without flags keeps everything (non-TTY stdin takes current values, no prompt).
+    assert main(["configure"]) == 0
+    assert load_settings().model == "llama3.1"
+    assert "Saved configuration" in capsys.readouterr().out
+
+
+def test_tilde_and_postgres_urls(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(home.parent))
+    assert main(["configure", "--milvus-uri", "~/data/m.db", "--metadata-uri", "postgresql://me@db/x"]) == 0
+    s = load_settings()
+    assert s.resolved_milvus_uri() == str(home.parent / "data" / "m.db")
+    assert s.metadata_backend == "postgres"
+    assert s.resolved_metadata_url() == "postgresql+psycopg://me@db/x"
+
+
+def test_bad_values_are_one_line(home: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["configure", "--metadata-storage", "postgres"]) == 2
+    assert "postgres metadata storage needs a URL" in capsys.readouterr().err
+    home.mkdir(parents=True)
+    (home / "config").write_text("[model]\ncontext_window = lots\n")
+    with pytest.raises(ConfigError, match="context_window"):
+        load_settings()
+    (home / "config").write_text("this is not ini")
+    assert main(["list", "sources"]) == 2
+    assert "cannot parse" in capsys.readouterr().err
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    s = Settings(home=tmp_path / "h", model="gpt-4o", embedding_dim=None, max_heartbeats=3)
+    save_settings(s)
+    back = load_settings(tmp_path / "h")
+    assert (back.model, back.embedding_dim, back.max_heartbeats) == ("gpt-4o", None, 3)
+
+
+def test_memgpt_home_expands(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("MEMGPT_HOME", "~/mg")
+    assert memgpt_home() == tmp_path / "mg"
+
+
+def test_help_imports_nothing_heavy() -> None:
+    """`memgpt --help` must start fast: none of the heavy libraries may load for it."""
+    code = ("import sys; from memgpt.cli.main import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('numpy', 'sqlalchemy', 'pymilvus', 'openai', 'tokenizers', 'pypdfium2', 'tqdm',"
+            " 'questionary') if m in sys.modules]\nprint('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out

@@ -83,7 +83,9 @@ class TokenBudget:
         return self.text(system) + self.tools(tools) + sum(self.message(m) for m in messages)
 
     def tools(self, tools: Sequence[dict]) -> int:
-        key = f"tools:{len(tools)}:{id(tools)}"
+        # keyed by the tool names: the agent passes a new list each time, and an id() key grew the cache
+        # by an entry per request (and could collide when CPython reused an id)
+        key = "tools:" + ",".join(str(t.get("function", {}).get("name")) for t in tools)
         n = self._cache.get(key)
         if n is None:
             n = self.counter.count(json.dumps(tools)) if tools else 0
@@ -170,9 +172,8 @@ class _EmptySummary(LLMError):
 def fallback_summary(messages: Sequence[Message]) -> str:
     users = [m for m in messages if m.role == "user" and m.name != EVENT and m.content]
     last = users[-1].content[:300] if users else ""
-    return (f"{len(messages)} earlier messages were moved out of the context window without a summary; they are "
-            f"all in recall memory (use conversation_search)." + (f' The last user message among them: "{last}"'
-                                                                   if last else ""))
+    return ("no summary could be made, so search recall memory (conversation_search) for details."
+            + (f' The last user message among them was: "{last}"' if last else ""))
 
 
 def _line(m: Message) -> str:

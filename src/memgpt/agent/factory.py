@@ -47,7 +47,8 @@ def create_agent(rt: Runtime, name: str | None = None, *, persona: str | None = 
     if name is None:
         name = friendly_name({a.name for a in store.list(rt.user.id)})
     llm_config = {"model": llm.model if llm else s.model, "context_window": llm.context_window if llm else None,
-                  "provider": s.model_provider, "endpoint": s.model_endpoint}
+                  "provider": s.model_provider,
+                  "endpoint": getattr(llm, "base_url", None) or s.model_endpoint}  # the one it really talks to
     state = AgentState(
         id=new_id("agent"), user_id=rt.user.id, name=name, persona=persona, human=human, preset=preset,
         system_prompt=library.get_text(rt, "preset", preset), llm_config=llm_config,

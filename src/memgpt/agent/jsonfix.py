@@ -1,7 +1,8 @@
 """Reading tool-call arguments that real models get slightly wrong.
 
 Fixes, in order: code fences around the JSON, text around the object, Python
-literals and single quotes, trailing commas, raw newlines inside strings, and
+literals and single quotes (JSON's true/false/null are translated outside
+string values only), trailing commas, raw newlines inside strings, and
 a reply cut off before its closing quotes and braces. Anything still not an
 object raises ``ValueError`` with a short reason the model can act on.
 """
@@ -39,6 +40,7 @@ def _repair(text: str) -> Any:
     start = text.find("{")
     if start > 0:
         text = text[start:]
+    text = _object_only(text)
     for candidate in (text, _close(text)):
         for attempt in (candidate, _trailing_commas(candidate), _escape_newlines(_trailing_commas(candidate))):
             try:
@@ -46,11 +48,63 @@ def _repair(text: str) -> Any:
             except ValueError:
                 pass
             try:
-                return ast.literal_eval(attempt.replace("true", "True").replace("false", "False")
-                                        .replace("null", "None"))
+                return ast.literal_eval(_python_literals(attempt))
             except (ValueError, SyntaxError, MemoryError, RecursionError):
                 pass
     raise ValueError("arguments are not valid JSON")
+
+
+def _scan(text: str):  # noqa: ANN202 - yields (index, char, inside a string literal)
+    """Walk ``text`` knowing which characters sit inside '...' or "..." literals."""
+    quote, esc = None, False
+    for i, ch in enumerate(text):
+        if quote is None:
+            if ch in "'\"":
+                quote = ch
+            yield i, ch, False
+            continue
+        yield i, ch, True
+        if esc:
+            esc = False
+        elif ch == "\\":
+            esc = True
+        elif ch == quote:
+            quote = None
+
+
+def _object_only(text: str) -> str:
+    """Drop what follows the object's closing brace (``{...} hope this helps``)."""
+    depth = 0
+    for i, ch, in_str in _scan(text):
+        if in_str:
+            continue
+        if ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 0:
+                return text[: i + 1]
+    return text
+
+
+def _python_literals(text: str) -> str:
+    """JSON's true/false/null as Python's, outside string literals only."""
+    words = {"true": "True", "false": "False", "null": "None"}
+    out: list[str] = []
+    plain: list[str] = []
+
+    def flush() -> None:
+        out.append(re.sub(r"\b(true|false|null)\b", lambda m: words[m.group(1)], "".join(plain)))
+        plain.clear()
+
+    for _, ch, in_str in _scan(text):
+        if in_str:
+            flush()
+            out.append(ch)
+        else:
+            plain.append(ch)
+    flush()
+    return "".join(out)
 
 
 def _trailing_commas(text: str) -> str:

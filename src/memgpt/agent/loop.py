@@ -120,10 +120,24 @@ class Agent:
         n = max(0, min(n, len(self.messages)))
         removed = self.messages[len(self.messages) - n:]
         del self.messages[len(self.messages) - n:]
-        while self.messages and self.messages[-1].role == "assistant" and self.messages[-1].tool_calls:
-            removed.insert(0, self.messages.pop())  # never leave a call without its results
+        start = self._unanswered_call()
+        if start is not None:  # never leave a call without all of its results
+            removed[:0] = self.messages[start:]
+            del self.messages[start:]
         self._save([])
         return removed
+
+    def _unanswered_call(self) -> int | None:
+        """Index of the last assistant message if some of its tool calls have no result after it."""
+        for j in range(len(self.messages) - 1, -1, -1):
+            m = self.messages[j]
+            if m.role == "tool":
+                continue
+            if m.role == "assistant" and m.tool_calls:
+                answered = {x.tool_call_id for x in self.messages[j + 1:]}
+                return None if {c.id for c in m.tool_calls} <= answered else j
+            return None
+        return None
 
     def save(self) -> None:
         self._save([])
@@ -139,10 +153,10 @@ class Agent:
                 raise
             reply = self._complete()
         assistant = reply.to_message()
+        if not assistant.tool_calls:
+            return self._no_tool_reply(assistant)  # its text is the message, not a thought
         if assistant.content:
             self._emit("thought", assistant.content)
-        if not assistant.tool_calls:
-            return self._no_tool_reply(assistant)
         results: list[Message] = []
         again = False
         for call in assistant.tool_calls:
@@ -183,9 +197,10 @@ class Agent:
             value = tool.call(self.memory, args)
             for text in self.memory.outbox.messages[before:]:
                 self._emit("message", text)
-            heartbeat = bool(args.get(HEARTBEAT_PARAM)) if tool.heartbeat else False
-            if isinstance(heartbeat, str):
-                heartbeat = heartbeat.lower() == "true"
+            heartbeat = args.get(HEARTBEAT_PARAM) if tool.heartbeat else False
+            if isinstance(heartbeat, str):  # "false" is a non-empty string: read it, don't bool() it
+                heartbeat = heartbeat.strip().lower() in ("true", "1", "yes")
+            heartbeat = bool(heartbeat)
             self._emit("result", str(value) if value is not None else "OK", name=call.name)
             return _result("OK", value), True, heartbeat
         except ToolError as exc:

@@ -50,7 +50,9 @@ class Tool:
     def call(self, memory: Any, args: dict[str, Any]) -> Any:
         """Check ``args`` against the signature and run the tool; raises ToolError on bad arguments."""
         props = self.parameters["properties"]
-        missing = [p for p in self.parameters.get("required", []) if p not in args]
+        # request_heartbeat is listed as required so models see it, but omitting it means false
+        # (as the system prompt tells them), not a failed call.
+        missing = [p for p in self.parameters.get("required", []) if p not in args and p != HEARTBEAT_PARAM]
         if missing:
             raise ToolError(f"{self.name} is missing required argument(s): {', '.join(missing)}")
         kwargs = {}
@@ -95,7 +97,7 @@ def make_tool(fn: Callable[..., Any], heartbeat: bool = True) -> Tool:
 
 def _parse_doc(doc: str) -> tuple[str, dict[str, str]]:
     parts = re.split(r"\n\s*(?:Args|Arguments|Parameters):\s*\n", doc, maxsplit=1)
-    summary = " ".join(parts[0].split())
+    summary = " ".join(re.split(r"\n\s*\n", parts[0].strip())[0].split())  # the first paragraph
     args: dict[str, str] = {}
     if len(parts) > 1:
         section = re.split(r"\n\s*(?:Returns?|Raises|Examples?):", parts[1])[0]

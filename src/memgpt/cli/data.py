@@ -59,7 +59,10 @@ def list_(args: argparse.Namespace) -> int:
         from memgpt.agent import library
 
         rt = Runtime(load_settings())
-        rows = library.list_texts(rt, args.what.rstrip("s"))
+        try:
+            rows = library.list_texts(rt, args.what.rstrip("s"))
+        finally:
+            rt.close()
         print_table(["name", "origin", "text"], [[n, origin, _clip(text)] for n, origin, text in rows])
         return 0
     rt = Runtime(load_settings())

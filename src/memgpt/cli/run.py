@@ -28,10 +28,6 @@ def run(args: argparse.Namespace) -> int:
     out = Output(debug=args.debug)
     rt = Runtime(load_settings())
     try:
-        llm = rt.llm(model=args.model, endpoint=args.model_endpoint, provider=args.model_endpoint_type,
-                     context_window=args.context_window)
-        if not args.no_verify and hasattr(llm, "verify"):
-            llm.verify()
         store = agent_store(rt)
         state = store.find(rt.user.id, args.agent) if args.agent else None
         if state is None and not args.agent and interactive:
@@ -41,10 +37,25 @@ def run(args: argparse.Namespace) -> int:
 
                 if questionary.confirm("Would you like to select an existing agent?", default=False).ask():
                     state = store.find(rt.user.id, questionary.select("Select agent:", choices=existing).ask())
+        # A resumed agent runs on the model it was created with unless a flag says otherwise.
+        saved = state.llm_config if state is not None else {}
+        model = args.model or saved.get("model")
+        llm = rt.llm(model=model, endpoint=args.model_endpoint or saved.get("endpoint"),
+                     provider=args.model_endpoint_type or saved.get("provider"),
+                     context_window=args.context_window
+                     or (saved.get("context_window") if model == saved.get("model") else None))
+        if not args.no_verify and hasattr(llm, "verify"):
+            llm.verify()
+        if state is not None:
+            state.llm_config.update(model=llm.model, context_window=llm.context_window,
+                                    endpoint=getattr(llm, "base_url", saved.get("endpoint")),
+                                    provider=args.model_endpoint_type or saved.get("provider"))
         new = state is None
         if new:
             out.info("🧬 Creating new agent...")
             state = create_agent(rt, args.agent, persona=args.persona, human=args.human, preset=args.preset, llm=llm)
+            if args.model_endpoint_type:
+                state.llm_config["provider"] = args.model_endpoint_type
             out.info(f"->  🤖 Using persona profile: '{state.persona}'")
             out.info(f"->  🧑 Using human profile: '{state.human}'")
             out.info(f"🎉 Created new agent '{state.name}' (id={state.id})")

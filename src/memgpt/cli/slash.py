@@ -232,6 +232,8 @@ def multiline(session: Session, arg: str) -> None:
     lines = [arg] if arg else []
     while True:
         line = session.read("")
+        if not session.interactive:
+            session.out.info(line or " ")  # echo piped lines, as the REPL does for single ones
         if line.strip() == "//":
             break
         lines.append(line)

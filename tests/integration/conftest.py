@@ -74,3 +74,67 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'meta.db'}"
     return request.getfixturevalue("pg_url")
+
+
+# ---------------------------------------------------------------------------
+# agent and CLI tests (test_agent_loop.py, test_agent_cli.py)
+# ---------------------------------------------------------------------------
+# Creating a Milvus Lite collection costs ~1.5 s and embedding the MemGPT paper
+# with the local model ~9 s, so both are done once per session in a closed
+# template home; tests copy its two files (a few hundred kB) into their own.
+
+PAPER_SOURCE = "memgpt_research_paper"
+
+
+def copy_home(template: Path, dest: Path) -> Path:
+    """Copy a closed template MEMGPT_HOME (its SQLite and Milvus Lite files) into ``dest``."""
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("sqlite.db", "milvus.db"):
+        shutil.copy2(template / name, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def base_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A closed template home: SQLite migrated with its user, the default model's Milvus collection created."""
+    home = tmp_path_factory.mktemp("base-home")
+    rt = Runtime(Settings(home=home))
+    try:
+        _ = rt.user
+        store = rt.archival()
+        store.conn.ensure_collection(store.collection, store.dim)
+    finally:
+        rt.close()
+    return home
+
+
+@pytest.fixture(scope="session")
+def paper_home(tmp_path_factory: pytest.TempPathFactory, base_home: Path) -> Path:
+    """A closed template home holding ../shared/data/docs/memgpt_paper.pdf loaded as ``memgpt_research_paper``."""
+    paper = SHARED_DOCS / "memgpt_paper.pdf"
+    if not paper.is_file():
+        pytest.skip(f"{paper} not found (clone ../shared beside the repo)")
+    from memgpt.ingest.pipeline import load_files
+
+    home = copy_home(base_home, tmp_path_factory.mktemp("paper-home"))
+    rt = Runtime(Settings(home=home))
+    try:
+        report = load_files(rt, PAPER_SOURCE, [paper], progress=False, say=lambda _msg: None)
+        assert report.n_passages > 20 and not report.failed
+    finally:
+        rt.close()
+    return home
+
+
+@pytest.fixture
+def agent_home(home: Path, base_home: Path) -> Path:
+    """``home`` (MEMGPT_HOME for this test) filled from ``base_home``."""
+    return copy_home(base_home, home)
+
+
+@pytest.fixture
+def paper_agent_home(home: Path, paper_home: Path) -> Path:
+    """``home`` (MEMGPT_HOME for this test) filled from ``paper_home``."""
+    return copy_home(paper_home, home)

@@ -64,8 +64,8 @@ def conversation_search(memory: AgentMemory, query: str, page: int = 0) -> str:
         query: Words to look for; results are ranked by relevance.
         page: Which page of results to show, starting at 0.
     """
-    found, total = memory.recall_search(query, page)
-    return _messages_page(found, total, page, memory.page_size)
+    found, _ = memory.recall_search(query, page)
+    return _messages_page(found, None, page, memory.page_size)
 
 
 @tool
@@ -118,13 +118,22 @@ def archival_memory_search(memory: AgentMemory, query: str, page: int = 0) -> st
             + json.dumps(results, ensure_ascii=False))
 
 
-def _messages_page(found: list[Message], total: int, page: int, size: int) -> str:
+def _messages_page(found: list[Message], total: int | None, page: int, size: int) -> str:
+    """One page of messages; ``total`` is the exact number of matches when known (date search).
+
+    Word-and-meaning search ranks every message, so it has no meaningful match count: its pages
+    are simply "most relevant first".
+    """
     if not found:
-        return "no results" if page == 0 else f"no more results (page {page} of {total} matches)"
-    pages = (total + size - 1) // size
+        return "no results" if page == 0 else f"no more results after page {page - 1}"
+    first = page * size
     lines = [{"timestamp": m.created_at.strftime("%Y-%m-%d %H:%M:%S %Z"), "role": m.role,
               "content": _said(m)} for m in found]
-    return f"showing page {page} of {pages - 1} ({total} matches):\n" + json.dumps(lines, ensure_ascii=False)
+    if total is None:
+        head = f"showing results {first + 1}-{first + len(found)} (page {page}), most relevant first"
+    else:
+        head = f"showing results {first + 1}-{first + len(found)} (page {page}) of {total} messages in that range"
+    return head + ":\n" + json.dumps(lines, ensure_ascii=False)
 
 
 def _said(m: Message) -> str:

@@ -7,13 +7,17 @@ agent's passages plus those of attached sources (Milvus, searched by meaning).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
 from memgpt.agent.tools import ToolError
+from memgpt.errors import EmbeddingError
 from memgpt.memory.archival import Scope
+from memgpt.memory.search import lexical_terms
 from memgpt.schemas import AgentState, Block, Message, Passage, ScoredPassage, stable_id
+from memgpt.store.agents import search_text
 
 if TYPE_CHECKING:
     from memgpt.embeddings.base import EmbeddingModel
@@ -22,6 +26,8 @@ if TYPE_CHECKING:
     from memgpt.store.agents import AgentStore
 
 PAGE_SIZE = 5
+BACKLOG_BATCH = 256  # unembedded messages embedded per recall search (older agents catch up over a few searches)
+log = logging.getLogger(__name__)
 DEFAULT_BLOCK_LIMIT = 2000
 
 
@@ -45,6 +51,7 @@ class AgentMemory:
         self.outbox = Outbox()
         self._source_ids: list[str] | None = None
         self._archival_count: int | None = None
+        self._backlog_done = False
 
     # core --------------------------------------------------------------------
     def block(self, label: str) -> Block:
@@ -107,8 +114,8 @@ class AgentMemory:
     def archival_search(self, query: str, page: int = 0) -> tuple[list[ScoredPassage], int]:
         """One page of the best matches, and how many passages archival memory holds in all."""
         scope = self.scope()
-        hits = self.archival.search(self.embedder.embed(query), scope, limit=self.page_size,
-                                    offset=page * self.page_size)
+        hits = self.archival.search_hybrid(query, self.embedder.embed(query), scope, limit=self.page_size,
+                                           offset=page * self.page_size)
         return hits, self.archival_count()
 
     def archival_count(self) -> int:
@@ -119,14 +126,52 @@ class AgentMemory:
 
     # recall ------------------------------------------------------------------
     def recall_search(self, query: str, page: int = 0) -> tuple[list[Message], int]:
-        return self.recall.search(self.state.id, query, limit=self.page_size, offset=page * self.page_size)
+        """Hybrid (words + meaning) search over the conversation; word search alone if embedding fails."""
+        vector = None
+        if lexical_terms(query):
+            try:
+                self._index_backlog()
+                vector = self.embedder.embed(query)
+            except EmbeddingError as exc:
+                log.warning("recall search falls back to word search: %s", exc)
+        return self.recall.search(self.state.id, query, limit=self.page_size, offset=page * self.page_size,
+                                  vector=vector, model=self.embedder.model_id)
 
     def recall_search_date(self, start: date, end: date, page: int = 0) -> tuple[list[Message], int]:
         return self.recall.search_date(self.state.id, start, end, limit=self.page_size,
                                        offset=page * self.page_size)
 
     def index_messages(self, messages: list[Message]) -> None:
-        """Called after each saved step with its new messages (for search indexes beyond SQL full-text)."""
+        """Embed a saved step's searchable messages for recall's meaning search.
+
+        Searchable: user and assistant messages with words to find (not event
+        notices). An embedding failure never fails the step: the messages stay
+        word-searchable and are embedded later by :meth:`_index_backlog`.
+        """
+        todo = [m for m in messages if _indexable(m)]
+        if not todo:
+            return
+        try:
+            vectors = self.embedder.embed_batch([search_text(m) or "" for m in todo])
+            self.recall.add_vectors(self.state.id, self.state.user_id, self.embedder.model_id,
+                                    list(zip(todo, vectors)))
+        except EmbeddingError as exc:
+            log.warning("recall messages not embedded yet (%s); they will be on a later search", exc)
+
+    def _index_backlog(self, batch: int = BACKLOG_BATCH) -> None:
+        """Embed messages saved without a vector (older agents, failed embeddings), a batch per search."""
+        if self._backlog_done:
+            return
+        todo = self.recall.unindexed(self.state.id, self.embedder.model_id, limit=batch)
+        if todo:
+            vectors = self.embedder.embed_batch([search_text(m) or "" for m in todo])
+            self.recall.add_vectors(self.state.id, self.state.user_id, self.embedder.model_id,
+                                    list(zip(todo, vectors)))
+        self._backlog_done = len(todo) < batch
 
     def recall_count(self) -> int:
         return self.recall.count(self.state.id)
+
+
+def _indexable(m: Message) -> bool:
+    return m.role in ("user", "assistant") and m.name != "event" and bool(search_text(m))

@@ -178,6 +178,7 @@ def rethink(session: Session, arg: str) -> None:
     m = _last_assistant(session)
     m.content = arg
     session.agent.store.update_message(session.agent.state, m)
+    session.agent.memory.index_messages([m])  # its recall vector follows the new text
     session.agent.budget.forget(m)
     session.out.info("inner thoughts replaced")
 
@@ -192,6 +193,7 @@ def rewrite(session: Session, arg: str) -> None:
         if c.name == "send_message":
             c.arguments = json.dumps({"message": arg}, ensure_ascii=False)
     session.agent.store.update_message(session.agent.state, m)
+    session.agent.memory.index_messages([m])  # its recall vector follows the new text
     session.agent.budget.forget(m)
     session.out.info("message rewritten")
 

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from memgpt.errors import StorageError, StorageLockedError
+from memgpt.memory.search import DEPTH, Hit, HybridParams, hybrid_rank, lexical_terms
 from memgpt.schemas import Passage, ScoredPassage
 
 TIMEOUT_S = 60.0  # bounds pymilvus's own retry loop (it would otherwise retry 75 times)
@@ -50,6 +51,8 @@ class ArchivalStore(Protocol):
 
     def insert(self, passages: Sequence[Passage]) -> None: ...
     def search(self, vector: np.ndarray, scope: Scope, *, limit: int, offset: int = 0) -> list[ScoredPassage]: ...
+    def search_hybrid(self, query: str, vector: np.ndarray, scope: Scope, *, limit: int, offset: int = 0,
+                      params: HybridParams | None = None) -> list[ScoredPassage]: ...
     def count(self, scope: Scope) -> int: ...
     def delete(self, scope: Scope) -> None: ...
     def delete_ids(self, ids: Sequence[str]) -> None: ...
@@ -238,6 +241,34 @@ class MilvusArchivalStore:
             output_fields=_OUTPUT, search_params={"metric_type": "BM25"}, timeout=TIMEOUT_S,
             **self._filter_kwargs(expr, params))
         return [ScoredPassage(_passage(h["id"], h["entity"]), float(h["distance"])) for h in hits[0]]
+
+    def search_hybrid(self, query: str, vector: np.ndarray, scope: Scope, *, limit: int, offset: int = 0,
+                      params: HybridParams | None = None) -> list[ScoredPassage]:
+        """Dense and BM25 search fused (``memgpt.memory.search``); pages are slices of one ranking.
+
+        Both sides are fetched to a fixed depth (``DEPTH``, more for deep pages)
+        so page n+1 continues page n. Word matches the dense side did not
+        return are scored exactly from their stored vectors before fusing.
+        """
+        depth = max(DEPTH, 2 * (offset + limit))
+        q = np.asarray(vector, dtype=np.float32)
+        dense = self.search(q, scope, limit=depth)
+        terms = " ".join(lexical_terms(query))
+        lexical = self.search_text(terms, scope, limit=depth) if terms else []
+        by_id = {h.passage.id: h.passage for h in [*dense, *lexical]}
+        d_hits = [Hit(h.passage.id, h.score) for h in dense]
+        have = {h.id for h in d_hits}
+        missing = [h.passage.id for h in lexical if h.passage.id not in have]
+        if missing:
+            rows = self._client.get(self.collection, ids=[_checked(i) for i in missing],
+                                    output_fields=["embedding"], timeout=TIMEOUT_S)
+            for r in rows:
+                v = np.asarray(r["embedding"], dtype=np.float32)
+                norm = float(np.linalg.norm(v) * np.linalg.norm(q)) or 1.0
+                d_hits.append(Hit(r["id"], float(v @ q) / norm))
+        ranked = hybrid_rank(d_hits, [Hit(h.passage.id, h.score) for h in lexical], query, params=params,
+                             lexical_complete=len(lexical) < depth)
+        return [ScoredPassage(by_id[r.id], r.score) for r in ranked[offset:offset + limit]]
 
     def count(self, scope: Scope) -> int:
         expr, params = self._filter(scope)

@@ -129,12 +129,17 @@ class AgentStore:
     # messages --------------------------------------------------------------
     def messages(self, ids: Sequence[str]) -> list[Message]:
         """Messages by id, in the order of ``ids``."""
-        if not ids:
-            return []
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(t.messages).where(t.messages.c.id.in_(list(ids))))
-            by_id = {r.id: row_to_message(r) for r in rows}
-        return [by_id[i] for i in ids if i in by_id]
+        return fetch_messages(self.engine, ids)
+
+
+def fetch_messages(engine: Engine, ids: Sequence[str]) -> list[Message]:
+    """Messages by id, in the order of ``ids`` (unknown ids are skipped)."""
+    if not ids:
+        return []
+    with engine.connect() as conn:
+        rows = conn.execute(select(t.messages).where(t.messages.c.id.in_(list(ids))))
+        by_id = {r.id: row_to_message(r) for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def search_text(m: Message) -> str | None:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    LargeBinary,
     ForeignKey,
     Index,
     Integer,
@@ -155,6 +156,24 @@ templates = Table(
     UniqueConstraint("user_id", "kind", "name", name="uq_templates_user_kind_name"),
 )
 
+# Dense vectors of searchable messages (recall memory's semantic search). One
+# row per embedded message; ``seq`` mirrors messages.seq so a reader can load
+# only rows newer than the ones it holds; ``text_hash`` tells a stale vector
+# (the message was rewritten) from a current one.
+message_vectors = Table(
+    "message_vectors",
+    metadata,
+    Column("message_id", ID, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("agent_id", ID, nullable=False),
+    Column("user_id", ID, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("dim", Integer, nullable=False),
+    Column("text_hash", String(64), nullable=False),
+    Column("vector", LargeBinary, nullable=False),  # float32, little-endian, ``dim`` values
+    Index("ix_message_vectors_agent_seq", "agent_id", "seq"),
+)
+
 schema_migrations = Table(
     "schema_migrations",
     metadata,
@@ -199,7 +218,13 @@ def _m002_message_fulltext(conn: Connection) -> None:
         conn.execute(text("CREATE INDEX ix_messages_tsv ON messages USING GIN (content_tsv)"))
 
 
+def _m003_message_vectors(conn: Connection) -> None:
+    """Dense vectors for recall memory's hybrid (meaning + words) search."""
+    metadata.create_all(conn, tables=[message_vectors])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "base tables", _m001_base),
     (2, "full-text index on messages", _m002_message_fulltext),
+    (3, "message vectors for dense recall search", _m003_message_vectors),
 ]

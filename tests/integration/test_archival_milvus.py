@@ -161,3 +161,19 @@ def test_unreachable_server_is_one_line() -> None:
             conn.client
     finally:
         archival.TIMEOUT_S = archival_timeout
+
+
+def test_two_connections_to_one_file_in_one_process(tmp_path: Path) -> None:
+    """Closing one user of a Milvus Lite file must not break another in the same process."""
+    path = str(tmp_path / "shared.db")
+    a, b = MilvusConnection(path), MilvusConnection(path)
+    user, src = new_id("user"), new_id("source")
+    MilvusArchivalStore(a, "test/model", DIM).insert(_passages(user, 4, source=src))
+    store_b = MilvusArchivalStore(b, "test/model", DIM)
+    assert store_b.count(Scope(user, source_ids=[src])) == 4
+    a.close()
+    assert store_b.count(Scope(user, source_ids=[src])) == 4
+    b.close()
+    c = MilvusConnection(path)  # reopens after the last close
+    assert MilvusArchivalStore(c, "test/model", DIM).count(Scope(user, source_ids=[src])) == 4
+    c.close()

@@ -33,6 +33,8 @@ from memgpt.schemas import Passage, ScoredPassage
 TIMEOUT_S = 60.0  # bounds pymilvus's own retry loop (it would otherwise retry 75 times)
 MAX_TEXT_BYTES = 65_535
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_SHARED: dict[tuple[str, str | None, str | None], list[Any]] = {}  # key -> [client, users, templates]
+_SHARED_LOCK = threading.Lock()
 _OUTPUT = ["text", "user_id", "agent_id", "source_id", "document_id", "created_ms", "metadata"]
 
 
@@ -86,8 +88,24 @@ class MilvusConnection:
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
-                self._client = self._open()
+                self._client = self._shared_open()
             return self._client
+
+    def _key(self) -> tuple[str, str | None, str | None]:
+        return (str(Path(self.uri).resolve()) if self.local else self.uri, self._token, self._db_name)
+
+    def _shared_open(self) -> Any:
+        """pymilvus shares one connection per URI within a process, and closing any client closes it
+        for all; so clients are shared here too, and closed when the last user closes."""
+        with _SHARED_LOCK:
+            entry = _SHARED.get(self._key())
+            if entry is None:
+                client = self._open()
+                _SHARED[self._key()] = [client, 1, self.templates]
+                return client
+            entry[1] += 1
+            self.templates = entry[2]
+            return entry[0]
 
     def _open(self) -> Any:
         warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
@@ -132,12 +150,21 @@ class MilvusConnection:
 
     def close(self) -> None:
         with self._lock:
-            if self._client is not None:
-                try:
+            if self._client is None:
+                return
+            with _SHARED_LOCK:
+                entry = _SHARED.get(self._key())
+                last = entry is None or entry[1] <= 1
+                if entry is not None:
+                    entry[1] -= 1
+                    if last:
+                        del _SHARED[self._key()]
+            try:
+                if last:
                     self._client.close()
-                finally:
-                    self._client = None
-                    self._ready.clear()
+            finally:
+                self._client = None
+                self._ready.clear()
 
     def ensure_collection(self, name: str, dim: int) -> None:
         if name in self._ready:

@@ -138,3 +138,23 @@ def agent_home(home: Path, base_home: Path) -> Path:
 def paper_agent_home(home: Path, paper_home: Path) -> Path:
     """``home`` (MEMGPT_HOME for this test) filled from ``paper_home``."""
     return copy_home(paper_home, home)
+
+
+def _unscripted(request: dict):  # noqa: ANN202 - returns a FakeReply
+    """Answer any request a test did not script with a non-retryable error, so it fails loudly."""
+    from memgpt.testing.fake_llm import FakeReply
+
+    return FakeReply.error(400, "test script exhausted: unexpected request", code="unscripted")
+
+
+@pytest.fixture
+def srv():
+    """A scripted LLM server that refuses anything the test did not queue."""
+    from memgpt.testing.fake_llm import FakeLLMServer
+
+    server = FakeLLMServer(responder=_unscripted)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

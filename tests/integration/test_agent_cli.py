@@ -21,7 +21,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,19 +50,6 @@ NAME = "clara"
 
 # --------------------------------------------------------------------------- helpers
 
-
-def _unscripted(request: dict[str, Any]) -> FakeReply:
-    return FakeReply.error(400, "test script exhausted: unexpected request", code="unscripted")
-
-
-@pytest.fixture
-def srv() -> Iterator[FakeLLMServer]:
-    server = FakeLLMServer(responder=_unscripted)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 Cli = Callable[..., tuple[int, str, str]]

@@ -47,20 +47,6 @@ def copy_home(template: Path, dest: Path) -> Path:
     return dest
 
 
-def _unscripted(request: dict[str, Any]) -> FakeReply:
-    """Answer any request the test did not script with a non-retryable error, so it fails loudly."""
-    return FakeReply.error(400, "test script exhausted: unexpected request", code="unscripted")
-
-
-@pytest.fixture
-def srv() -> Iterator[FakeLLMServer]:
-    server = FakeLLMServer(responder=_unscripted)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
 
 @pytest.fixture(scope="module")
 def rt(tmp_path_factory: pytest.TempPathFactory, base_home: Path) -> Iterator[Runtime]:

@@ -107,19 +107,18 @@ def main() -> None:
         raw_rate = len(texts) / raw_s
         rows.append({"corpus": name, "files": len(files), "passages": n, "chunks_raw": len(texts),
                      "e2e_wall_s": round(wall, 2), "e2e_passages_per_s": round(n / wall, 2),
-                     "e2e_minus_startup_per_s": round(n / max(wall - start, 1e-9), 2),
                      "raw_embed_s": round(raw_s, 2), "raw_passages_per_s": round(raw_rate, 2),
-                     "ratio": round((n / wall) / raw_rate, 3),
-                     "ratio_minus_startup": round((n / max(wall - start, 1e-9)) / raw_rate, 3), "last_line": last})
+                     "overhead_s": round(wall - raw_s, 2),
+                     "ratio": round((n / wall) / raw_rate, 3), "last_line": last})
 
-    print(f"fixed start-up (imports + model + Milvus Lite open, whole process): {start:.2f} s")
-    print(f"{'corpus':<12} {'files':>5} {'passages':>8} {'e2e s':>7} {'e2e p/s':>8} {'raw p/s':>8} "
-          f"{'ratio':>6} {'ratio excl. start-up':>21}")
+    print(f"start-up done one after another (imports, model, Milvus Lite open; a load overlaps them): {start:.2f} s")
+    print("overhead = e2e wall - raw embedding time: everything memgpt adds to the physical limit, start-up included")
+    print(f"{'corpus':<12} {'files':>5} {'passages':>8} {'e2e s':>7} {'raw s':>6} {'overhead s':>10} "
+          f"{'e2e p/s':>8} {'raw p/s':>8} {'ratio':>6}")
     for r in rows:
-        print(f"{r['corpus']:<12} {r['files']:>5} {r['passages']:>8} {r['e2e_wall_s']:>7} "
-              f"{r['e2e_passages_per_s']:>8} {r['raw_passages_per_s']:>8} {r['ratio']:>6} "
-              f"{r['ratio_minus_startup']:>21}")
-    print(json.dumps({"bench": "ingest", "machine": f"{os.cpu_count()} cores", "startup_s": round(start, 2),
+        print(f"{r['corpus']:<12} {r['files']:>5} {r['passages']:>8} {r['e2e_wall_s']:>7} {r['raw_embed_s']:>6} "
+              f"{r['overhead_s']:>10} {r['e2e_passages_per_s']:>8} {r['raw_passages_per_s']:>8} {r['ratio']:>6}")
+    print(json.dumps({"bench": "ingest", "machine": f"{os.cpu_count()} cores", "sequential_startup_s": round(start, 2),
                       "results": rows}))
 
 

@@ -77,7 +77,7 @@ def startup() -> float:
         env = {**os.environ, "MEMGPT_HOME": home}
         subprocess.run([sys.executable, "-c", STARTUP], env=env, capture_output=True, check=True)
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", STARTUP], env=env, capture_output=True, text=True, check=True)
+        subprocess.run([sys.executable, "-c", STARTUP], env=env, capture_output=True, check=True)
         wall = time.perf_counter() - t0
     return wall
 

@@ -41,6 +41,13 @@ def event(text: str) -> Message:
 
 
 def render_system(state: AgentState, archival_count: int, recall_count: int, now: datetime | None = None) -> str:
+    memory = render_memory(state, archival_count, recall_count, now)
+    prompt = state.system_prompt
+    return prompt.replace("{memory}", memory) if "{memory}" in prompt else f"{prompt}\n\n{memory}"
+
+
+def render_memory(state: AgentState, archival_count: int, recall_count: int, now: datetime | None = None) -> str:
+    """The part of the system message that changes: core memory and the memory statistics."""
     blocks = "\n".join(
         f'<{b.label} characters="{len(b.value)}/{b.limit}">\n{b.value}\n</{b.label}>' for b in state.blocks.values())
     now = now or datetime.now().astimezone()
@@ -48,8 +55,7 @@ def render_system(state: AgentState, archival_count: int, recall_count: int, now
               f"Recall memory: {recall_count} messages in all (search with conversation_search).\n"
               f"Archival memory: {archival_count} passages (search with archival_memory_search).\n"
               f"Core memory:\n{blocks}")
-    prompt = state.system_prompt
-    return prompt.replace("{memory}", memory) if "{memory}" in prompt else f"{prompt}\n\n{memory}"
+    return memory
 
 
 class TokenBudget:
@@ -59,6 +65,7 @@ class TokenBudget:
         self.counter = counter
         self.context_window = context_window
         self._cache: dict[str, int] = {}
+        self._texts: dict[str, int] = {}
 
     @property
     def limit(self) -> int:
@@ -74,7 +81,14 @@ class TokenBudget:
         return n
 
     def text(self, text: str) -> int:
-        return self.counter.count(text)
+        """Tokens of ``text``; the last few texts are remembered (the system message rarely changes)."""
+        n = self._texts.get(text)
+        if n is None:
+            n = self.counter.count(text)
+            if len(self._texts) >= 8:
+                self._texts.pop(next(iter(self._texts)))
+            self._texts[text] = n
+        return n
 
     def forget(self, m: Message) -> None:
         self._cache.pop(m.id, None)

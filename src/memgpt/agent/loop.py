@@ -22,6 +22,7 @@ from memgpt.agent.context import (
     WARN_AT,
     TokenBudget,
     event,
+    render_memory,
     render_system,
     split_point,
     summarize,
@@ -102,8 +103,8 @@ class Agent:
         return Message(role="system", content=text, id="system")
 
     def context_tokens(self) -> dict[str, int]:
-        system = self.system_message()
-        return {"system": self.budget.text(system.content or ""), "tools": self.budget.tools(self.tools.schemas()),
+        tools = self.budget.tools(self.tools.schemas())
+        return {"system": self._system_tokens() - tools, "tools": tools,
                 "messages": sum(self.budget.message(m) for m in self.messages),
                 "limit": self.budget.limit, "context_window": self.budget.context_window}
 
@@ -218,7 +219,11 @@ class Agent:
 
     # context management -------------------------------------------------------------
     def _system_tokens(self) -> int:
-        return self.budget.text(self.system_message().content or "") + self.budget.tools(self.tools.schemas())
+        """Tokens of the system message and tool schemas, counted in parts: the prompt (cached; it
+        rarely changes) and the memory section (small; it changes every step)."""
+        memory = render_memory(self.state, self._archival_count(), self.memory.recall_count())
+        return (self.budget.text(self.state.system_prompt.replace("{memory}", "")) + self.budget.counter.count(memory)
+                + self.budget.tools(self.tools.schemas()))
 
     def _fit(self) -> None:
         fixed = self._system_tokens()

@@ -19,6 +19,7 @@ import re
 import threading
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,6 +36,7 @@ MAX_TEXT_BYTES = 65_535
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _SHARED: dict[tuple[str, str | None, str | None], list[Any]] = {}  # key -> [client, users, templates]
 _SHARED_LOCK = threading.Lock()
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="memgpt-milvus")
 _OUTPUT = ["text", "user_id", "agent_id", "source_id", "document_id", "created_ms", "metadata"]
 
 
@@ -258,16 +260,27 @@ class MilvusArchivalStore:
             timeout=TIMEOUT_S, **kwargs)
         return [ScoredPassage(_passage(h["id"], h["entity"]), float(h["distance"])) for h in hits[0]]
 
-    def search_text(self, query: str, scope: Scope, *, limit: int, offset: int = 0) -> list[ScoredPassage]:
-        """BM25 full-text search over the same passages (Milvus's built-in analyzer)."""
+    def search_text(self, query: str, scope: Scope, *, limit: int, offset: int = 0,
+                    with_vectors: bool = False) -> list[ScoredPassage]:
+        """BM25 full-text search over the same passages (Milvus's built-in analyzer).
+
+        ``with_vectors`` also returns each passage's embedding (in ``Passage.embedding``), in the
+        same round trip.
+        """
         expr, params = self._filter(scope)
         if expr is None or not query.strip():
             return []
         hits = self._client.search(
             self.collection, data=[query], anns_field="sparse", limit=limit, offset=offset,
-            output_fields=_OUTPUT, search_params={"metric_type": "BM25"}, timeout=TIMEOUT_S,
-            **self._filter_kwargs(expr, params))
-        return [ScoredPassage(_passage(h["id"], h["entity"]), float(h["distance"])) for h in hits[0]]
+            output_fields=[*_OUTPUT, "embedding"] if with_vectors else _OUTPUT,
+            search_params={"metric_type": "BM25"}, timeout=TIMEOUT_S, **self._filter_kwargs(expr, params))
+        out = []
+        for h in hits[0]:
+            passage = _passage(h["id"], h["entity"])
+            if with_vectors:
+                passage.embedding = np.asarray(h["entity"]["embedding"], dtype=np.float32)
+            out.append(ScoredPassage(passage, float(h["distance"])))
+        return out
 
     def search_hybrid(self, query: str, vector: np.ndarray, scope: Scope, *, limit: int, offset: int = 0,
                       params: HybridParams | None = None) -> list[ScoredPassage]:
@@ -279,20 +292,20 @@ class MilvusArchivalStore:
         """
         depth = max(DEPTH, 2 * (offset + limit))
         q = np.asarray(vector, dtype=np.float32)
-        dense = self.search(q, scope, limit=depth)
         terms = " ".join(lexical_terms(query))
-        lexical = self.search_text(terms, scope, limit=depth) if terms else []
+        # The two searches are independent round trips: run them side by side.
+        words = _POOL.submit(self.search_text, terms, scope, limit=depth, with_vectors=True) if terms else None
+        dense = self.search(q, scope, limit=depth)
+        lexical = words.result() if words else []
         by_id = {h.passage.id: h.passage for h in [*dense, *lexical]}
         d_hits = [Hit(h.passage.id, h.score) for h in dense]
         have = {h.id for h in d_hits}
-        missing = [h.passage.id for h in lexical if h.passage.id not in have]
-        if missing:
-            rows = self._client.get(self.collection, ids=[_checked(i) for i in missing],
-                                    output_fields=["embedding"], timeout=TIMEOUT_S)
-            for r in rows:
-                v = np.asarray(r["embedding"], dtype=np.float32)
-                norm = float(np.linalg.norm(v) * np.linalg.norm(q)) or 1.0
-                d_hits.append(Hit(r["id"], float(v @ q) / norm))
+        q_norm = float(np.linalg.norm(q)) or 1.0
+        for h in lexical:  # word matches the dense side missed: score them exactly from their vectors
+            if h.passage.id not in have:
+                v = h.passage.embedding
+                d_hits.append(Hit(h.passage.id, float(v @ q) / ((float(np.linalg.norm(v)) or 1.0) * q_norm)))
+            h.passage.embedding = None
         ranked = hybrid_rank(d_hits, [Hit(h.passage.id, h.score) for h in lexical], query, params=params,
                              lexical_complete=len(lexical) < depth)
         return [ScoredPassage(by_id[r.id], r.score) for r in ranked[offset:offset + limit]]

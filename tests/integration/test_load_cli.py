@@ -169,3 +169,19 @@ def test_help_and_version(capsys: pytest.CaptureFixture) -> None:
     assert exit_.value.code == 0
     assert "configure" in capsys.readouterr().out
     assert cli(capsys, "version")[1].strip() == "0.1.0"
+
+
+def test_embedding_model_mismatch_is_refused(home: Path, tmp_path: Path, fake_llm,
+                                             capsys: pytest.CaptureFixture) -> None:
+    f = tmp_path / "a.txt"
+    f.write_text("Lighthouses guide ships along dangerous coasts at night. " * 20)
+    assert cli(capsys, "load", "directory", "--name", "coast", "--input-files", str(f))[0] == 0
+    assert cli(capsys, "configure", "-y", "--embedding-provider", "openai", "--embedding-endpoint",
+               fake_llm.base_url, "--embedding-model", "hash-embed", "--embedding-api-key", "none")[0] == 0
+    g = tmp_path / "b.txt"
+    g.write_text("Harbours shelter boats from storms. " * 20)
+    code, out, err = cli(capsys, "load", "directory", "--name", "coast", "--input-files", str(g))
+    assert code == 6
+    line = err.strip().splitlines()[-1]
+    assert "local/all-MiniLM-L6-v2 (384-d)" in line and "hash-embed" in line
+    assert milvus_rows("coast") > 0  # the source keeps its passages untouched

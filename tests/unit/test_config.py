@@ -93,3 +93,12 @@ def test_help_imports_nothing_heavy() -> None:
             " 'questionary') if m in sys.modules]\nprint('HEAVY', heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out
+
+
+def test_cli_provider_choices_match_the_provider_table() -> None:
+    from memgpt.cli.main import PROVIDERS as cli_choices
+    from memgpt.llm.providers import PROVIDERS, get_provider
+
+    assert set(PROVIDERS) - {"tei"} <= set(cli_choices)  # tei serves embeddings only
+    for name in cli_choices:
+        assert get_provider(name).name in PROVIDERS

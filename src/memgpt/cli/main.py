@@ -15,8 +15,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+# Kept in step with memgpt.llm.providers.PROVIDERS by a test (importing it here would slow --help).
 PROVIDERS = ["openai", "azure", "ollama", "vllm", "lmstudio", "llamacpp", "openrouter", "groq", "together",
-             "deepseek", "openai-compatible"]
+             "deepseek", "mistral", "fireworks", "xai", "gemini", "custom", "openai-compatible"]
 
 
 def _configure_parser(sub: argparse._SubParsersAction) -> None:

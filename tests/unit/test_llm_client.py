@@ -385,6 +385,45 @@ def test_module_import_does_not_import_openai():
     assert out.stdout.strip() == "False"
 
 
+# --------------------------------------------------------------------------- llama-cpp-python, as recorded
+# Bodies recorded from llama-cpp-python 0.3.x (`python -m llama_cpp.server --chat_format chatml-function-calling`).
+
+LLAMACPP_TOOL_CALL_REPLY = '{"id":"chatcmpl-5966edce-291c-4e4d-8bed-f09f1b6f2976","object":"chat.completion","created":1795471438,"model":"tiny","choices":[{"index":0,"message":{"content":null,"tool_calls":[{"id":"call__0_send_message_cmpl-5966edce-291c-4e4d-8bed-f09f1b6f2976","type":"function","function":{"name":"send_message","arguments":"{\\"message\\" :\\"\\u0107y3\\u073c?\\u0018u\\ud9bc\\udfaeve \\u001bi="}}],"role":"assistant","function_call":{"name":"send_message","arguments":"{\\"message\\" :\\"\\u0107y3\\u073c?\\u0018u\\ud9bc\\udfaeve \\u001bi="}},"logprobs":null,"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":690,"completion_tokens":32,"total_tokens":722}}'
+LLAMACPP_NULL_CONTENT_500 = '{"error":{"message":"7 validation errors:\\n  {\'type\': \'literal_error\', \'loc\': (\'body\', \'messages\', 2, \'ChatCompletionRequestSystemMessage\', \'role\'), \'msg\': \\"Input should be \'system\'\\", \'input\': \'assistant\', \'ctx\': {\'expected\': \\"\'system\'\\"}}\\n  {\'type\': \'literal_error\', \'loc\': (\'body\', \'messages\', 2, \'ChatCompletionRequestUserMessage\', \'role\'), \'msg\': \\"Input should be \'user\'\\", \'input\': \'assistant\', \'ctx\': {\'expected\': \\"\'user\'\\"}}\\n  {\'type\': \'string_type\', \'loc\': (\'body\', \'messages\', 2, \'ChatCompletionRequestAssistantMessage\', \'content\'), \'msg\': \'Input should be a valid string\', \'input\': None}\\n  {\'type\': \'literal_error\', \'loc\': (\'body\', \'messages\', 2, \'ChatCompletionRequestToolMessage\', \'role\'), \'msg\': \\"Input should be \'tool\'\\", \'input\': \'assistant\', \'ctx\': {\'expected\': \\"\'tool\'\\"}}\\n  {\'type\': \'missing\', \'loc\': (\'body\', \'messages\', 2, \'ChatCompletionRequestToolMessage\', \'tool_call_id\'), \'msg\': \'Field required\', \'input\': {\'role\': \'assistant\', \'content\': None, \'tool_calls\': [{\'id\': \'call__0_send_message_x\', \'type\': \'function\', \'function\': {\'name\': \'send_message\', \'arguments\': \'{\\"message\\":\\"h\\\\x18i\\\\u0590 \\\\\\\\\\"unterminated\'}}]}}\\n  {\'type\': \'literal_error\', \'loc\': (\'body\', \'messages\', 2, \'ChatCompletionRequestFunctionMessage\', \'role\'), \'msg\': \\"Input should be \'function\'\\", \'input\': \'assistant\', \'ctx\': {\'expected\': \\"\'function\'\\"}}\\n  {\'type\': \'missing\', \'loc\': (\'body\', \'messages\', 2, \'ChatCompletionRequestFunctionMessage\', \'name\'), \'msg\': \'Field required\', \'input\': {\'role\': \'assistant\', \'content\': None, \'tool_calls\': [{\'id\': \'call__0_send_message_x\', \'type\': \'function\', \'function\': {\'name\': \'send_message\', \'arguments\': \'{\\"message\\":\\"h\\\\x18i\\\\u0590 \\\\\\\\\\"unterminated\'}}]}}\\n\\n  File \\"/tmp/llamavenv/lib/python3.11/site-packages/llama_cpp/server/app.py\\", line 376, in create_chat_completion\\n    POST /v1/chat/completions","type":"internal_server_error","param":null,"code":null}}'
+LLAMACPP_CONTEXT_400 = '{"error":{"message":"This model\'s maximum context length is 2048 tokens. However, you requested 3575 tokens (3575 in the messages, None in the completion). Please reduce the length of the messages or completion.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}'
+
+
+def _llamacpp_responder(request):
+    """Answers like llama-cpp-python: an assistant message with "content": null fails its request validation."""
+    if any(m.get("role") == "assistant" and m.get("content") is None for m in request["messages"]):
+        return FakeReply.raw(LLAMACPP_NULL_CONTENT_500, status=500)
+    return FakeReply.text("ok")
+
+
+def test_llamacpp_tool_call_round_trip(client, fake_llm, sleeps):
+    fake_llm.queue(FakeReply.raw(LLAMACPP_TOOL_CALL_REPLY))
+    first = client.complete(_request())
+    assert first.content is None and first.finish_reason == "tool_calls"
+    (call,) = first.tool_calls  # the duplicate legacy "function_call" is not a second call
+    assert call.id == "call__0_send_message_cmpl-5966edce-291c-4e4d-8bed-f09f1b6f2976"
+    assert call.name == "send_message" and call.arguments.startswith('{"message" :"')
+    history = [*_request().messages, first.to_message(),
+               Message(role="tool", name="send_message", tool_call_id=call.id, content='{"status": "OK"}')]
+    fake_llm.queue(FakeReply.respond(_llamacpp_responder))
+    assert client.complete(ChatRequest(messages=history, tools=[SEND_MESSAGE])).content == "ok"
+    sent = fake_llm.chat_requests[-1]["messages"][2]
+    assert sent["role"] == "assistant" and sent["content"] == "" and sent["tool_calls"][0]["id"] == call.id
+    assert sleeps == []
+
+
+def test_llamacpp_context_overflow_400(client, fake_llm, sleeps):
+    fake_llm.queue(FakeReply.raw(LLAMACPP_CONTEXT_400, status=400))
+    with pytest.raises(ContextWindowExceededError) as info:
+        client.complete(_request())
+    assert "maximum context length is 2048 tokens" in info.value.message and info.value.status_code == 400
+    assert len(fake_llm.chat_requests) == 1 and sleeps == []
+
+
 # --------------------------------------------------------------------------- classification helpers
 
 

@@ -396,6 +396,16 @@ def parse_chat_completion(
 # --------------------------------------------------------------------------- the client
 
 
+def _wire_message(message: Any) -> dict[str, Any]:
+    """A history message as sent. An assistant turn that only called tools gets ``"content": ""``, not
+    ``null``: llama-cpp-python's server rejects ``null`` (HTTP 500, "Input should be a valid string") and its
+    chat templates fail when the key is missing, while OpenAI and the others accept ``""``."""
+    out = message.to_openai()
+    if out.get("role") == "assistant" and out.get("content") is None and out.get("tool_calls"):
+        out["content"] = ""
+    return out
+
+
 def _is_reasoning_model(model: str) -> bool:
     """OpenAI o-series / gpt-5 take ``max_completion_tokens`` and only the default temperature."""
     name = model.lower().rsplit("/", 1)[-1]
@@ -471,7 +481,7 @@ class OpenAICompatibleClient:
 
     def request_body(self, request: ChatRequest) -> dict[str, Any]:
         """The JSON body sent for ``request`` (what the server sees)."""
-        body: dict[str, Any] = {"model": self.model, "messages": [m.to_openai() for m in request.messages]}
+        body: dict[str, Any] = {"model": self.model, "messages": [_wire_message(m) for m in request.messages]}
         if request.tools:
             body["tools"] = list(request.tools)
             if request.tool_choice is not None:

@@ -76,3 +76,11 @@ def test_unrepairable_raises_a_short_reason(raw: str, reason: str) -> None:
         parse_arguments(raw)
     assert reason in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_raw_carriage_return_and_tab_inside_strings() -> None:
+    assert parse_arguments('{"message": "line1\r\nline2\tend"}') == {"message": "line1\r\nline2\tend"}
+
+
+def test_truncated_right_after_a_backslash() -> None:
+    assert parse_arguments('{"message": "abc\\') == {"message": "abc"}

@@ -20,7 +20,7 @@ def parse_arguments(raw: str | None) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        value = json.loads(text)
+        value = json.loads(text, strict=False)  # strict=False: raw control characters inside strings
     except ValueError:
         value = _repair(text)
     if isinstance(value, str):  # double-encoded: "{\"message\": ...}"
@@ -44,7 +44,7 @@ def _repair(text: str) -> Any:
     for candidate in (text, _close(text)):
         for attempt in (candidate, _trailing_commas(candidate), _escape_newlines(_trailing_commas(candidate))):
             try:
-                return json.loads(attempt)
+                return json.loads(attempt, strict=False)
             except ValueError:
                 pass
             try:
@@ -141,6 +141,8 @@ def _close(text: str) -> str:
             stack.append("}" if ch == "{" else "]")
         elif not in_str and ch in "}]" and stack:
             stack.pop()
+    if esc:
+        text = text[:-1]  # cut off right after a backslash: drop it, or it would escape the closing quote
     tail = '"' if in_str else ""
     body = text + tail
     body = re.sub(r",\s*$", "", body)

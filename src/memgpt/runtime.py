@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from memgpt.store.metadata import MetadataStore
 
 
+LOCAL_PROVIDERS = ("ollama", "vllm", "lmstudio", "llamacpp")
+
+
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -91,8 +94,11 @@ class Runtime:
         model = model or s.model
         ep = resolve_endpoint(provider, endpoint, None, config_base_url=s.model_endpoint,
                               config_api_key=s.model_api_key)
+        # Models on a local CPU server can take minutes for one reply; a retry after a timeout would
+        # only queue behind the request still running there.
+        timeout = 300.0 if ep.provider in LOCAL_PROVIDERS else 60.0
         return OpenAICompatibleClient.from_endpoint(
-            ep, model, context_window or s.context_window or context_window_for(model))
+            ep, model, context_window or s.context_window or context_window_for(model), timeout=timeout)
 
     def close(self) -> None:
         if "milvus" in self.__dict__:

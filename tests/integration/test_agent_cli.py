@@ -526,3 +526,13 @@ def test_delete_agent_removes_it_and_its_archival_passages(agent_home: Path, srv
         rt.close()
     code, _, err = cli("delete", "agent", "doomed", "-y")
     assert code == 3 and err.startswith("error: no agent named 'doomed'")
+
+
+def test_a_window_too_small_for_the_prompt_is_flagged_at_start(agent_home: Path, srv: FakeLLMServer,
+                                                               cli: Cli) -> None:
+    code, out, err = cli(*run_args(srv, "--context-window", "2048", name="small"), stdin="/exit\n")
+    assert code == 0, out + err
+    warning = next(line for line in out.splitlines() if "leaves no room for messages" in line)
+    assert "2048 tokens" in warning and "--context-window" in warning
+    code, out, err = cli(*run_args(srv, "--context-window", "16000", name="roomy"), stdin="/exit\n")
+    assert "leaves no room" not in out

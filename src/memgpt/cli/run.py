@@ -64,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
                 out.warn("--persona/--human/--preset apply to new agents; resuming with the agent's own memory")
             out.info(f"🔁 Resuming agent '{state.name}' ({len(state.in_context)} messages in context)")
         agent = open_agent(rt, state, llm, on_event=out.event)
+        fixed = agent.budget.text(state.system_prompt) + agent.budget.tools(agent.tools.schemas())
+        if fixed >= agent.budget.limit:
+            out.warn(f"the context window ({agent.budget.context_window} tokens) leaves no room for messages: the "
+                     f"system prompt and functions alone take {fixed}. Use a model with a larger window, or set it "
+                     "with --context-window if the model's real window is larger")
         session = Session(rt=rt, agent=agent, out=out, interactive=interactive, choose=_chooser(interactive),
                           read=input if sys.stdin.isatty() else piped_reader())
         if new and not args.first:

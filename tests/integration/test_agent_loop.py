@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -30,6 +29,8 @@ from memgpt.llm.openai_client import OpenAICompatibleClient
 from memgpt.runtime import Runtime
 from memgpt.store import tables as t
 from memgpt.store.agents import AgentStore
+
+from conftest import copy_home  # tests/integration/conftest.py: shared with the CLI tests
 from memgpt.testing.fake_llm import FakeLLMServer, FakeReply
 
 PAPER_SOURCE = "memgpt_research_paper"  # loaded by the paper_home fixture (conftest.py)
@@ -37,15 +38,6 @@ BUILTIN_NAMES = [tool.name for tool in BUILTIN_TOOLS]
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def copy_home(template: Path, dest: Path) -> Path:
-    """A private copy of a closed template home (see base_home / paper_home in conftest.py)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("sqlite.db", "milvus.db"):
-        shutil.copy2(template / name, dest / name)
-    return dest
-
 
 
 @pytest.fixture(scope="module")

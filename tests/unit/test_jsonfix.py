@@ -84,3 +84,7 @@ def test_raw_carriage_return_and_tab_inside_strings() -> None:
 
 def test_truncated_right_after_a_backslash() -> None:
     assert parse_arguments('{"message": "abc\\') == {"message": "abc"}
+
+
+def test_truncated_single_quoted_object() -> None:
+    assert parse_arguments("{'message': 'hel") == {"message": "hel"}

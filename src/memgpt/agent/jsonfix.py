@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -54,29 +55,33 @@ def _repair(text: str) -> Any:
     raise ValueError("arguments are not valid JSON")
 
 
-def _scan(text: str):  # noqa: ANN202 - yields (index, char, inside a string literal)
-    """Walk ``text`` knowing which characters sit inside '...' or "..." literals."""
-    quote, esc = None, False
+def _scan(text: str) -> Iterator[tuple[int, str, str | None, bool]]:
+    """Walk ``text`` knowing which characters sit inside '...' or "..." literals.
+
+    Yields (index, char, the quote open before this char or None, whether this char is escaped),
+    then a last (len(text), "", quote, escaped) with the state at the end.
+    """
+    quote: str | None = None
+    esc = False
     for i, ch in enumerate(text):
+        yield i, ch, quote, esc
         if quote is None:
             if ch in "'\"":
                 quote = ch
-            yield i, ch, False
-            continue
-        yield i, ch, True
-        if esc:
+        elif esc:
             esc = False
         elif ch == "\\":
             esc = True
         elif ch == quote:
             quote = None
+    yield len(text), "", quote, esc
 
 
 def _object_only(text: str) -> str:
     """Drop what follows the object's closing brace (``{...} hope this helps``)."""
     depth = 0
-    for i, ch, in_str in _scan(text):
-        if in_str:
+    for i, ch, quote, _ in _scan(text):
+        if quote is not None or not ch:
             continue
         if ch in "{[":
             depth += 1
@@ -97,8 +102,8 @@ def _python_literals(text: str) -> str:
         out.append(re.sub(r"\b(true|false|null)\b", lambda m: words[m.group(1)], "".join(plain)))
         plain.clear()
 
-    for _, ch, in_str in _scan(text):
-        if in_str:
+    for _, ch, quote, _ in _scan(text):
+        if quote is not None:
             flush()
             out.append(ch)
         else:
@@ -112,38 +117,22 @@ def _trailing_commas(text: str) -> str:
 
 
 def _escape_newlines(text: str) -> str:
-    out, in_str, esc = [], False, False
-    for ch in text:
-        if in_str and ch == "\n":
-            out.append("\\n")
-            continue
-        out.append(ch)
-        if esc:
-            esc = False
-        elif ch == "\\":
-            esc = True
-        elif ch == '"':
-            in_str = not in_str
-    return "".join(out)
+    return "".join("\\n" if quote and ch == "\n" else ch for _, ch, quote, _ in _scan(text))
 
 
 def _close(text: str) -> str:
     """Append what a truncated object is missing: a closing quote, then brackets."""
-    stack, in_str, esc = [], False, False
-    for ch in text:
-        if esc:
-            esc = False
-        elif ch == "\\":
-            esc = True
-        elif ch == '"':
-            in_str = not in_str
-        elif not in_str and ch in "{[":
+    stack: list[str] = []
+    quote: str | None = None
+    esc = False
+    for _, ch, quote, esc in _scan(text):
+        if quote is None and ch in ("{", "["):
             stack.append("}" if ch == "{" else "]")
-        elif not in_str and ch in "}]" and stack:
+        elif quote is None and ch in ("}", "]") and stack:
             stack.pop()
     if esc:
         text = text[:-1]  # cut off right after a backslash: drop it, or it would escape the closing quote
-    tail = '"' if in_str else ""
+    tail = quote or ""  # close an open '...' or "..." literal
     body = text + tail
     body = re.sub(r",\s*$", "", body)
     return body + "".join(reversed(stack))

@@ -102,3 +102,12 @@ def test_cli_provider_choices_match_the_provider_table() -> None:
     assert set(PROVIDERS) - {"tei"} <= set(cli_choices)  # tei serves embeddings only
     for name in cli_choices:
         assert get_provider(name).name in PROVIDERS
+
+
+def test_choosing_a_provider_suggests_its_model(home: Path) -> None:
+    assert main(["configure", "--model-provider", "ollama"]) == 0
+    assert load_settings().model == "llama3.1"
+    assert main(["configure", "--model-provider", "groq", "--model", "mixtral-8x7b"]) == 0
+    assert load_settings().model == "mixtral-8x7b"  # a named model is kept
+    assert main(["configure", "--model-provider", "openai"]) == 0
+    assert load_settings().model == "mixtral-8x7b"  # only OpenAI's untouched default is replaced

@@ -57,6 +57,15 @@ QUESTIONS = [
 ]
 
 
+# A model to start from when a provider is picked and the model is still OpenAI's default. Servers
+# that serve whatever the user loaded (vLLM, LM Studio, llama.cpp) have no sensible default.
+SUGGESTED_MODELS = {
+    "ollama": "llama3.1", "groq": "llama-3.3-70b-versatile", "deepseek": "deepseek-chat",
+    "mistral": "mistral-small-latest", "gemini": "gemini-2.0-flash", "openrouter": "openai/gpt-4o-mini",
+    "together": "meta-llama/Llama-3.3-70B-Instruct-Turbo", "xai": "grok-2-latest",
+}
+
+
 def configure(args: argparse.Namespace) -> int:
     settings = load_settings()
     interactive = not args.yes and sys.stdin.isatty()
@@ -64,9 +73,10 @@ def configure(args: argparse.Namespace) -> int:
         given = getattr(args, q.flag, None)
         if given is not None:
             setattr(settings, q.field, given)
-            continue
-        if interactive and q.applies(settings):
+        elif interactive and q.applies(settings):
             setattr(settings, q.field, _ask(q, getattr(settings, q.field)))
+        if q.field == "model_provider" and args.model is None and settings.model == Settings.model:
+            settings.model = SUGGESTED_MODELS.get(settings.model_provider, settings.model)
     _check(settings)
     save_settings(settings)
     print(f"Saved configuration to {settings.config_path}")

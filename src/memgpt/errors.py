@@ -55,6 +55,12 @@ class StorageLockedError(StorageError):
 class EmbeddingMismatchError(MemGPTError):
     exit_code = 6
 
+    @classmethod
+    def check(cls, subject: str, have: tuple[str, int], other: str, want: tuple[str, int], hint: str) -> None:
+        """Raise unless two (model id, dimension) pairs agree, naming both models."""
+        if tuple(have) != tuple(want):
+            raise cls(f"{subject} {have[0]} ({have[1]}-d) but {other} {want[0]} ({want[1]}-d)", hint)
+
 
 class EmbeddingError(MemGPTError):
     exit_code = 7

@@ -87,7 +87,7 @@ class Runtime:
     def llm(self, model: str | None = None, endpoint: str | None = None, provider: str | None = None,
             context_window: int | None = None) -> LLMClient:
         from memgpt.llm.openai_client import OpenAICompatibleClient
-        from memgpt.llm.providers import context_window_for, resolve_endpoint
+        from memgpt.llm.providers import resolve_endpoint
 
         s = self.settings
         provider = provider or s.model_provider
@@ -98,7 +98,7 @@ class Runtime:
         # only queue behind the request still running there.
         timeout = 300.0 if ep.provider in LOCAL_PROVIDERS else 60.0
         return OpenAICompatibleClient.from_endpoint(
-            ep, model, context_window or s.context_window or context_window_for(model), timeout=timeout)
+            ep, model, context_window or s.context_window, timeout=timeout)  # None: known per model
 
     def close(self) -> None:
         if "milvus" in self.__dict__:

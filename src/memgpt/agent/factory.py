@@ -80,20 +80,18 @@ def open_agent(rt: Runtime, state: AgentState, llm: LLMClient, *,
 
 def check_embedding(rt: Runtime, state: AgentState) -> None:
     emb = rt.embedder
-    if (state.embedding_model, state.embedding_dim) != (emb.model_id, emb.dim):
-        raise EmbeddingMismatchError(
-            f"agent {state.name!r} remembers with {state.embedding_model} ({state.embedding_dim}-d) but the "
-            f"configured embedding model is {emb.model_id} ({emb.dim}-d)",
-            "configure the agent's model again (memgpt configure --embedding-model ...), or create a new agent")
+    EmbeddingMismatchError.check(
+        f"agent {state.name!r} remembers with", (state.embedding_model, state.embedding_dim),
+        "the configured embedding model is", (emb.model_id, emb.dim),
+        "configure the agent's model again (memgpt configure --embedding-model ...), or create a new agent")
 
 
 def attach_source(rt: Runtime, agent: Agent, source: Source) -> bool:
     """Link a source's passages into the agent's archival memory; False when already attached."""
-    if (source.embedding_model, source.embedding_dim) != (agent.state.embedding_model, agent.state.embedding_dim):
-        raise EmbeddingMismatchError(
-            f"source {source.name!r} was embedded with {source.embedding_model} ({source.embedding_dim}-d) but "
-            f"agent {agent.state.name!r} uses {agent.state.embedding_model} ({agent.state.embedding_dim}-d)",
-            "load the documents again into a new source with the agent's embedding model")
+    EmbeddingMismatchError.check(
+        f"source {source.name!r} was embedded with", (source.embedding_model, source.embedding_dim),
+        f"agent {agent.state.name!r} uses", (agent.state.embedding_model, agent.state.embedding_dim),
+        "load the documents again into a new source with the agent's embedding model")
     added = agent.store.attach(agent.state, source)
     agent.memory.sources_changed()
     return added

@@ -62,12 +62,10 @@ def get_or_create_source(rt: Runtime, name: str, description: str | None = None)
     source = meta.find_source(rt.user.id, name)
     if source is None:
         return meta.create_source(rt.user.id, name, emb.model_id, emb.dim, description)
-    if (source.embedding_model, source.embedding_dim) != (emb.model_id, emb.dim):
-        raise EmbeddingMismatchError(
-            f"source {name!r} was embedded with {source.embedding_model} ({source.embedding_dim}-d) "
-            f"but the configured model is {emb.model_id} ({emb.dim}-d)",
-            "load into a new source name, or configure the original model: memgpt configure --embedding-model ...",
-        )
+    EmbeddingMismatchError.check(
+        f"source {name!r} was embedded with", (source.embedding_model, source.embedding_dim),
+        "the configured model is", (emb.model_id, emb.dim),
+        "load into a new source name, or configure the original model: memgpt configure --embedding-model ...")
     return source
 
 

@@ -64,7 +64,7 @@ _LAYOUT: dict[str, str] = {
     "preset": "defaults",
     "max_heartbeats": "defaults",
 }
-_SECRETS = ("model_api_key", "embedding_api_key", "milvus_token")
+SECRETS = ("model_api_key", "embedding_api_key", "milvus_token")
 
 
 @dataclass
@@ -149,7 +149,7 @@ def _coerce(name: str, raw: str) -> object:
 def load_settings(home: Path | None = None) -> Settings:
     """Read config and credentials; missing files mean defaults."""
     settings = Settings(home=home or memgpt_home())
-    for path, names in ((settings.config_path, _LAYOUT), (settings.credentials_path, dict.fromkeys(_SECRETS, "secrets"))):
+    for path, names in ((settings.config_path, _LAYOUT), (settings.credentials_path, dict.fromkeys(SECRETS, "secrets"))):
         if not path.exists():
             continue
         parser = configparser.ConfigParser(interpolation=None)
@@ -176,7 +176,7 @@ def save_settings(settings: Settings) -> None:
 
     secrets = configparser.ConfigParser(interpolation=None)
     secrets.add_section("secrets")
-    for name in _SECRETS:
+    for name in SECRETS:
         value = getattr(settings, name)
         if value:
             secrets.set("secrets", name, value)

@@ -6,10 +6,12 @@ prints a traceback only under ``--debug``.
 
     MemGPTError
     ├── ConfigError            bad or missing configuration value
+    ├── UsageError             a command was given wrong arguments (a slash command, an API call)
     ├── NotFoundError          a named source, agent, persona ... does not exist
     ├── InputFileError         a file cannot be read (missing, corrupt, encrypted, binary)
     ├── StorageError           a store cannot be opened or written
     │   └── StorageLockedError Milvus Lite file held by another process
+    ├── AgentBusyError         another process or request is stepping the same agent
     ├── EmbeddingMismatchError two embedding models meet on one collection/source/agent
     ├── EmbeddingError         the embedding model cannot be loaded or called
     └── LLMError               the LLM endpoint failed (see memgpt.llm.errors for kinds)
@@ -36,6 +38,10 @@ class ConfigError(MemGPTError):
     exit_code = 2
 
 
+class UsageError(MemGPTError):
+    exit_code = 2
+
+
 class NotFoundError(MemGPTError):
     exit_code = 3
 
@@ -50,6 +56,10 @@ class StorageError(MemGPTError):
 
 class StorageLockedError(StorageError):
     pass
+
+
+class AgentBusyError(MemGPTError):
+    exit_code = 9
 
 
 class EmbeddingMismatchError(MemGPTError):

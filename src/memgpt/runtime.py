@@ -7,9 +7,9 @@ part is built on first use, so a command pays only for what it touches.
 
 from __future__ import annotations
 
-import threading
 from functools import cached_property
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from memgpt.config import Settings
 from memgpt.errors import ConfigError
@@ -18,17 +18,21 @@ if TYPE_CHECKING:
     from memgpt.embeddings.base import EmbeddingModel
     from memgpt.llm.base import LLMClient
     from memgpt.memory.archival import MilvusArchivalStore, MilvusConnection
+    from memgpt.memory.recall import RecallStore
     from memgpt.schemas import User
+    from memgpt.store.agents import AgentStore
+    from memgpt.store.locks import AgentLocks
     from memgpt.store.metadata import MetadataStore
 
 
+T = TypeVar("T")
 LOCAL_PROVIDERS = ("ollama", "vllm", "lmstudio", "llamacpp")
 
 
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._lock = threading.Lock()
+        self._memo: dict[tuple, object] = {}  # shared with per-user views
 
     @cached_property
     def metadata(self) -> MetadataStore:
@@ -39,6 +43,25 @@ class Runtime:
             raise ConfigError(f"unknown metadata backend {self.settings.metadata_backend!r}",
                               "use sqlite or postgres: memgpt configure --metadata-backend sqlite")
         return MetadataStore(open_engine(self.settings.resolved_metadata_url()))
+
+    @cached_property
+    def agents(self) -> AgentStore:
+        from memgpt.store.agents import AgentStore
+
+        return AgentStore(self.metadata.engine)
+
+    @cached_property
+    def recall(self) -> RecallStore:
+        # One per process: it caches each agent's message vectors between searches.
+        from memgpt.memory.recall import RecallStore
+
+        return RecallStore(self.metadata.engine)
+
+    @cached_property
+    def locks(self) -> AgentLocks:
+        from memgpt.store.locks import AgentLocks
+
+        return AgentLocks(self.metadata.engine)
 
     @cached_property
     def user(self) -> User:
@@ -100,7 +123,27 @@ class Runtime:
         return OpenAICompatibleClient.from_endpoint(
             ep, model, context_window or s.context_window, timeout=timeout)  # None: known per model
 
+    def memo(self, key: tuple, build: Callable[[], T]) -> T:
+        """One ``build()`` per key for the life of the runtime (LLM clients, for instance)."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]  # type: ignore[return-value]
+
+    def for_user(self, user: User) -> Runtime:
+        """The same parts, acting for another user (a server serves many from one runtime).
+
+        Parts are shared, so they are built here first: a part built later on the copy would
+        not be shared.
+        """
+        for part in ("metadata", "agents", "recall", "locks", "embedder", "milvus"):
+            getattr(self, part)
+        clone = Runtime.__new__(Runtime)
+        clone.__dict__ = {**self.__dict__, "user": user, "_owner": False}
+        return clone
+
     def close(self) -> None:
+        if not self.__dict__.get("_owner", True):
+            return  # a per-user view: its parts belong to the runtime it came from
         if "milvus" in self.__dict__:
             self.milvus.close()
         if "metadata" in self.__dict__:

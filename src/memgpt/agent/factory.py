@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from memgpt.llm.base import LLMClient
     from memgpt.runtime import Runtime
     from memgpt.schemas import Source
-    from memgpt.store.agents import AgentStore
 
 _ADJECTIVES = ["Amber", "Brisk", "Calm", "Clever", "Curious", "Daring", "Gentle", "Glad", "Humble", "Keen", "Lucid",
                "Merry", "Nimble", "Patient", "Polite", "Quiet", "Radiant", "Steady", "Sunny", "Witty"]
@@ -33,28 +32,22 @@ def friendly_name(taken: set[str]) -> str:
     return f"{rng.choice(_ADJECTIVES)}{rng.choice(_NOUNS)}{rng.randint(100, 999)}"
 
 
-def agent_store(rt: Runtime) -> AgentStore:
-    from memgpt.store.agents import AgentStore
-
-    return AgentStore(rt.metadata.engine)
-
-
-def create_agent(rt: Runtime, name: str | None = None, *, persona: str | None = None, human: str | None = None,
-                 preset: str | None = None, llm: LLMClient | None = None) -> AgentState:
+def create_agent(rt: Runtime, user_id: str, name: str | None = None, *, persona: str | None = None,
+                 human: str | None = None, preset: str | None = None, llm: LLMClient | None = None) -> AgentState:
     s = rt.settings
     persona, human, preset = persona or s.persona, human or s.human, preset or s.preset
-    store = agent_store(rt)
+    store = rt.agents
     if name is None:
-        name = friendly_name({a.name for a in store.list(rt.user.id)})
+        name = friendly_name({a.name for a in store.list(user_id)})
     llm_config = {"model": llm.model if llm else s.model, "context_window": llm.context_window if llm else None,
                   "provider": s.model_provider,
                   "endpoint": getattr(llm, "base_url", None) or s.model_endpoint}  # the one it really talks to
     state = AgentState(
-        id=new_id("agent"), user_id=rt.user.id, name=name, persona=persona, human=human, preset=preset,
-        system_prompt=library.get_text(rt, "preset", preset), llm_config=llm_config,
+        id=new_id("agent"), user_id=user_id, name=name, persona=persona, human=human, preset=preset,
+        system_prompt=library.get_text(rt, "preset", preset, user_id), llm_config=llm_config,
         embedding_model=rt.embedder.model_id, embedding_dim=rt.embedder.dim,
-        blocks={"persona": Block("persona", library.get_text(rt, "persona", persona), DEFAULT_BLOCK_LIMIT),
-                "human": Block("human", library.get_text(rt, "human", human), DEFAULT_BLOCK_LIMIT)})
+        blocks={"persona": Block("persona", library.get_text(rt, "persona", persona, user_id), DEFAULT_BLOCK_LIMIT),
+                "human": Block("human", library.get_text(rt, "human", human, user_id), DEFAULT_BLOCK_LIMIT)})
     for block in state.blocks.values():
         block.limit = max(block.limit, len(block.value))
     store.create(state)
@@ -66,16 +59,19 @@ def open_agent(rt: Runtime, state: AgentState, llm: LLMClient, *,
     from memgpt.agent.functions import BUILTIN_TOOLS
     from memgpt.agent.loop import Agent
     from memgpt.agent.tools import ToolSet, load_user_tools
-    from memgpt.memory.recall import RecallStore
     from memgpt.tokens import default_counter
 
-    check_embedding(rt, state)
-    store = agent_store(rt)
-    memory = AgentMemory(state, store, RecallStore(rt.metadata.engine),
-                         rt.archival(state.embedding_model, state.embedding_dim), rt.embedder)
+    memory = agent_memory(rt, state)
     tools = ToolSet([*BUILTIN_TOOLS, *load_user_tools(rt.settings.home / "functions")])
-    return Agent(memory, llm, store, tools, default_counter(), max_heartbeats=rt.settings.max_heartbeats,
+    return Agent(memory, llm, rt.agents, tools, default_counter(), max_heartbeats=rt.settings.max_heartbeats,
                  on_event=on_event)
+
+
+def agent_memory(rt: Runtime, state: AgentState) -> AgentMemory:
+    """The agent's three memory tiers, without an LLM (for reading and editing memory directly)."""
+    check_embedding(rt, state)
+    return AgentMemory(state, rt.agents, rt.recall, rt.archival(state.embedding_model, state.embedding_dim),
+                       rt.embedder)
 
 
 def check_embedding(rt: Runtime, state: AgentState) -> None:
@@ -86,12 +82,13 @@ def check_embedding(rt: Runtime, state: AgentState) -> None:
         "configure the agent's model again (memgpt configure --embedding-model ...), or create a new agent")
 
 
-def attach_source(rt: Runtime, agent: Agent, source: Source) -> bool:
+def attach_source(memory: AgentMemory, source: Source) -> bool:
     """Link a source's passages into the agent's archival memory; False when already attached."""
+    state = memory.state
     EmbeddingMismatchError.check(
         f"source {source.name!r} was embedded with", (source.embedding_model, source.embedding_dim),
-        f"agent {agent.state.name!r} uses", (agent.state.embedding_model, agent.state.embedding_dim),
+        f"agent {state.name!r} uses", (state.embedding_model, state.embedding_dim),
         "load the documents again into a new source with the agent's embedding model")
-    added = agent.store.attach(agent.state, source)
-    agent.memory.sources_changed()
+    added = memory.agents.attach(state, source)
+    memory.sources_changed()
     return added

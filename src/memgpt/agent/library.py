@@ -66,24 +66,24 @@ def _user_kind(kind: str) -> bool:
     return kind in ("persona", "human")
 
 
-def get_text(rt: Runtime, kind: str, name: str) -> str:
+def get_text(rt: Runtime, kind: str, name: str, user_id: str | None = None) -> str:
     """The text for a name: a user-added one first (personas and humans), then a built-in."""
     _check_kind(kind)
     if _user_kind(kind):
-        text = rt.metadata.get_template(rt.user.id, kind, name)
+        text = rt.metadata.get_template(user_id or rt.user.id, kind, name)
         if text is not None:
             return text
     text = builtin_text(kind, name)
     if text is not None:
         return text
-    available = [n for n, _origin, _text in list_texts(rt, kind)]
+    available = [n for n, _origin, _text in list_texts(rt, kind, user_id)]
     hint = f"available: {', '.join(available) if available else '(none)'}"
     if _user_kind(kind):
         hint += f"; add one with: memgpt add {kind} --name N --text ..."
     raise NotFoundError(f"no {kind} named {name!r}", hint)
 
 
-def list_texts(rt: Runtime, kind: str) -> list[tuple[str, str, str]]:
+def list_texts(rt: Runtime, kind: str, user_id: str | None = None) -> list[tuple[str, str, str]]:
     """(name, origin, text) for every text of a kind, sorted by name; user entries shadow built-ins."""
     _check_kind(kind)
     entries: dict[str, tuple[str, str]] = {}
@@ -92,6 +92,6 @@ def list_texts(rt: Runtime, kind: str) -> list[tuple[str, str, str]]:
         if text is not None:
             entries[name] = (BUILTIN, text)
     if _user_kind(kind):
-        for name, text in rt.metadata.list_templates(rt.user.id, kind).items():
+        for name, text in rt.metadata.list_templates(user_id or rt.user.id, kind).items():
             entries[name] = (USER, text)
     return [(name, origin, text) for name, (origin, text) in sorted(entries.items())]

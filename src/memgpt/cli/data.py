@@ -6,9 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from memgpt.config import load_settings
-from memgpt.errors import ConfigError, InputFileError, NotFoundError
-from memgpt.runtime import Runtime
+from memgpt.errors import ConfigError, InputFileError
 
 
 def _confirm(question: str, assume_yes: bool) -> bool:
@@ -28,8 +26,13 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
 
 
+def _service():  # noqa: ANN202 - memgpt.service.Service
+    from memgpt.service import Service
+
+    return Service.local()
+
+
 def load(args: argparse.Namespace) -> int:
-    from memgpt.ingest.pipeline import load_files
     from memgpt.ingest.readers import collect_files
 
     if not args.input_dir and not args.input_files:
@@ -44,45 +47,37 @@ def load(args: argparse.Namespace) -> int:
     if not files:
         raise InputFileError(f"no loadable files in {args.input_dir}",
                              "check the folder, --recursive, or --extensions")
-    rt = Runtime(load_settings())
+    svc = _service()
     try:
-        report = load_files(rt, args.name, files, description=args.description, chunk_size=args.chunk_size,
-                            chunk_overlap=args.chunk_overlap, progress=not args.no_progress)
+        result = svc.load_files(args.name, files, description=args.description, chunk_size=args.chunk_size,
+                                chunk_overlap=args.chunk_overlap, progress=not args.no_progress)
     finally:
-        rt.close()
-    print(f"Loaded {report.n_passages} passages and {report.n_documents} documents from {args.name}")
-    return InputFileError.exit_code if report.failed else 0
+        svc.close()
+    print(f"Loaded {result.n_passages} passages and {result.n_documents} documents from {args.name}")
+    return InputFileError.exit_code if result.failed else 0
 
 
 def list_(args: argparse.Namespace) -> int:
-    if args.what in ("personas", "humans", "presets"):
-        from memgpt.agent import library
-
-        rt = Runtime(load_settings())
-        try:
-            rows = library.list_texts(rt, args.what.rstrip("s"))
-        finally:
-            rt.close()
-        print_table(["name", "origin", "text"], [[n, origin, _clip(text)] for n, origin, text in rows])
-        return 0
-    rt = Runtime(load_settings())
+    svc = _service()
     try:
-        if args.what == "sources":
-            stats = rt.metadata.list_sources(rt.user.id)
+        if args.what in ("personas", "humans", "presets"):
+            print_table(["name", "origin", "text"],
+                        [[t.name, t.origin, _clip(t.text)] for t in svc.list_texts(args.what.rstrip("s"))])
+        elif args.what == "sources":
             print_table(["name", "passages", "documents", "embedding model", "created"], [
-                [s.source.name, str(s.n_passages), str(s.n_documents),
-                 f"{s.source.embedding_model} ({s.source.embedding_dim}-d)",
-                 s.source.created_at.strftime("%Y-%m-%d %H:%M")] for s in stats])
+                [s.name, str(s.n_passages), str(s.n_documents), f"{s.embedding_model} ({s.embedding_dim}-d)",
+                 _day(s.created_at)] for s in svc.list_sources()])
         else:
-            from memgpt.store.agents import AgentStore
-
-            agents = AgentStore(rt.metadata.engine).list(rt.user.id)
             print_table(["name", "persona", "human", "model", "sources", "created"], [
-                [a.name, a.persona, a.human, a.llm_config.get("model", ""), ", ".join(a.source_names),
-                 a.created_at.strftime("%Y-%m-%d %H:%M")] for a in agents])
+                [a.name, a.persona, a.human, a.model or "", ", ".join(a.sources), _day(a.created_at)]
+                for a in svc.list_agents()])
     finally:
-        rt.close()
+        svc.close()
     return 0
+
+
+def _day(iso: str) -> str:
+    return iso[:16].replace("T", " ")
 
 
 def _clip(text: str, width: int = 60) -> str:
@@ -91,43 +86,24 @@ def _clip(text: str, width: int = 60) -> str:
 
 
 def delete(args: argparse.Namespace) -> int:
-    rt = Runtime(load_settings())
+    svc = _service()
     try:
-        if args.what == "source":
-            source = rt.metadata.get_source(rt.user.id, args.name)
-            if not _confirm(f"Delete source {args.name!r} and its passages?", args.yes):
+        if args.what in ("source", "agent"):
+            if args.what == "source":
+                svc.get_source(args.name)
+            else:
+                svc.get_agent(args.name)
+            question = (f"Delete source {args.name!r} and its passages?" if args.what == "source"
+                        else f"Delete agent {args.name!r} with its memories?")
+            if not _confirm(question, args.yes):
                 print("Nothing deleted.")
                 return 1
-            from memgpt.memory.archival import Scope
-
-            # Milvus first: if it fails, the SQL rows remain and the command can be repeated.
-            rt.archival(source.embedding_model, source.embedding_dim).delete(
-                Scope(user_id=rt.user.id, source_ids=[source.id]))
-            rt.metadata.delete_source(source.id)
-            print(f"Deleted source {args.name!r}.")
-        elif args.what == "agent":
-            from memgpt.store.agents import AgentStore
-
-            store = AgentStore(rt.metadata.engine)
-            agent = store.find(rt.user.id, args.name)
-            if agent is None:
-                raise NotFoundError(f"no agent named {args.name!r}", "see the list with: memgpt list agents")
-            if not _confirm(f"Delete agent {args.name!r} with its memories?", args.yes):
-                print("Nothing deleted.")
-                return 1
-            from memgpt.memory.archival import Scope
-
-            rt.archival(agent.embedding_model, agent.embedding_dim).delete(
-                Scope(user_id=rt.user.id, agent_id=agent.id))
-            store.delete(agent.id)
-            print(f"Deleted agent {args.name!r}.")
+            (svc.delete_source if args.what == "source" else svc.delete_agent)(args.name)
         else:
-            if not rt.metadata.delete_template(rt.user.id, args.what, args.name):
-                raise NotFoundError(f"no user-added {args.what} named {args.name!r}",
-                                    f"built-in ones cannot be deleted; see: memgpt list {args.what}s")
-            print(f"Deleted {args.what} {args.name!r}.")
+            svc.delete_text(args.what, args.name)
+        print(f"Deleted {args.what} {args.name!r}.")
     finally:
-        rt.close()
+        svc.close()
     return 0
 
 
@@ -140,12 +116,55 @@ def add(args: argparse.Namespace) -> int:
             raise InputFileError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
     else:
         text = args.text
-    if not text.strip():
-        raise ConfigError(f"the {args.what} text is empty")
-    rt = Runtime(load_settings())
+    svc = _service()
     try:
-        rt.metadata.put_template(rt.user.id, args.what, args.name, text.strip())
+        svc.create_text(args.what, args.name, text)
     finally:
-        rt.close()
+        svc.close()
     print(f"Saved {args.what} {args.name!r}.")
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    import json
+
+    svc = _service()
+    try:
+        data = svc.export_agent(args.name)
+    finally:
+        svc.close()
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    if args.output == "-":
+        sys.stdout.write(text + "\n")
+        return 0
+    out = Path(args.output or f"{args.name}.json").expanduser()
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)  # never a half-written export under the real name
+    except OSError as exc:
+        raise InputFileError(f"cannot write {out}: {exc.strerror or exc}", "choose another path with -o") from exc
+    print(f"Exported agent {args.name!r} ({len(data['messages'])} messages, {len(data['passages'])} archival "
+          f"passages) to {out}")
+    return 0
+
+
+def import_(args: argparse.Namespace) -> int:
+    import json
+
+    path = Path(args.file).expanduser()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise InputFileError(f"{path} is not JSON: {exc}", "give a file made by memgpt export agent") from exc
+    svc = _service()
+    try:
+        agent, warnings = svc.import_agent(data, name=args.name)
+    finally:
+        svc.close()
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"Imported agent {agent.name!r} (id={agent.id}).")
     return 0

@@ -105,6 +105,26 @@ def _list_delete_add_parsers(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--text", help="the text")
     src.add_argument("-f", "--file", help="read the text from a file")
     sub.add_parser("version", help="print the version")
+    p = sub.add_parser("export", help="export an agent (state, memory, messages) to one JSON file")
+    p.add_argument("what", choices=["agent"])
+    p.add_argument("name", help="the agent to export")
+    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: NAME.json; - for stdout)")
+    p = sub.add_parser("import", help="import an agent from a file made by memgpt export")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--name", help="name for the imported agent (default: its exported name)")
+
+
+def _server_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "server", help="serve agents over a REST API with API keys (needs the server extra)",
+        description="Serve the REST API (OpenAPI at /docs). The admin key comes from MEMGPT_SERVER_PASS or is "
+                    "generated at first start and shown once; POST /admin/users with it creates users and their "
+                    "keys. Several workers can share PostgreSQL and a Milvus server (not a Milvus Lite file).")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8283, help="port (default 8283)")
+    p.add_argument("--lock-wait", type=float, default=30.0, metavar="SECONDS",
+                   help="how long a message waits for its agent when another request is stepping it (then 409)")
+    p.add_argument("--max-upload-mb", type=int, default=100, metavar="MB", help="largest upload accepted")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     _load_parser(sub)
     _run_parser(sub)
     _list_delete_add_parsers(sub)
+    _server_parser(sub)
     return parser
 
 
@@ -162,6 +183,11 @@ def _dispatch(args: argparse.Namespace) -> int | None:
         from memgpt.cli.run import run
 
         return run(args)
+    if args.command == "server":
+        from memgpt.server import serve
+
+        return serve(args.host, args.port, lock_wait=args.lock_wait, max_upload_mb=args.max_upload_mb)
     from memgpt.cli import data
 
-    return {"load": data.load, "list": data.list_, "delete": data.delete, "add": data.add}[args.command](args)
+    return {"load": data.load, "list": data.list_, "delete": data.delete, "add": data.add,
+            "export": data.export, "import": data.import_}[args.command](args)

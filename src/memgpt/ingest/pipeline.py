@@ -71,7 +71,8 @@ def get_or_create_source(rt: Runtime, name: str, description: str | None = None)
 
 def load_files(rt: Runtime, name: str, files: Sequence[Path], *, description: str | None = None,
                chunk_size: int | None = None, chunk_overlap: int | None = None, progress: bool = True,
-               say: Callable[[str], None] = _say) -> LoadReport:
+               say: Callable[[str], None] = _say,
+               on_progress: Callable[[int, int], None] | None = None) -> LoadReport:
     """Load ``files`` into the source ``name`` (created if new, appended to if not)."""
     from tqdm import tqdm
 
@@ -104,6 +105,8 @@ def load_files(rt: Runtime, name: str, files: Sequence[Path], *, description: st
                 f.passages[i].embedding = vec
                 f.embedded += 1
             bar.update(len(window))
+            if on_progress is not None:
+                on_progress(bar.n, total)
             while done_files < len(pending) and pending[done_files].embedded == len(pending[done_files].passages):
                 writes.append(writer.submit(_write_file, rt, archival, pending[done_files]))
                 done_files += 1

@@ -325,6 +325,15 @@ class MilvusArchivalStore:
                                 timeout=TIMEOUT_S)
         return [_passage(r["id"], r) for r in rows]
 
+    def list(self, scope: Scope, *, limit: int, offset: int = 0) -> list[Passage]:
+        """Passages in the scope, without ranking (for browsing archival memory)."""
+        expr, params = self._filter(scope)
+        if expr is None:
+            return []
+        rows = self._client.query(self.collection, output_fields=_OUTPUT, limit=limit, offset=offset,
+                                  timeout=TIMEOUT_S, **self._filter_kwargs(expr, params))
+        return [_passage(r["id"], r) for r in rows]
+
     def delete(self, scope: Scope) -> None:
         expr, params = self._filter(scope)
         if expr is not None:

@@ -259,11 +259,27 @@ class RecallStore:
                                 .limit(limit).offset(offset), params)
             return [row_to_message(r) for r in rows], int(total)
 
-    def recent(self, agent_id: str, limit: int = 20) -> list[Message]:
+    def page(self, agent_id: str, *, before: str | None = None, after: str | None = None,
+             limit: int = 50) -> tuple[list[Message], bool]:
+        """Every message of the agent, oldest first, paged by message id: the newest ``limit`` messages
+        before ``before`` (or the oldest after ``after``, or the newest of all); True when more exist."""
+        m = t.messages.c
+        where = [m.agent_id == agent_id]
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.messages).where(t.messages.c.agent_id == agent_id)
-                                .order_by(t.messages.c.seq.desc()).limit(limit))
-            return [row_to_message(r) for r in reversed(rows.all())]
+            for cursor, op in ((before, "lt"), (after, "gt")):
+                if cursor:
+                    seq = conn.scalar(select(m.seq).where(m.id == cursor, m.agent_id == agent_id))
+                    if seq is None:
+                        return [], False
+                    where.append(m.seq < seq if op == "lt" else m.seq > seq)
+            forward = bool(after) and not before
+            order = m.seq.asc() if forward else m.seq.desc()
+            rows = conn.execute(select(t.messages).where(*where).order_by(order).limit(limit + 1)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if not forward:
+            rows.reverse()
+        return [row_to_message(r) for r in rows], more
 
 
 def _text_of(m: Message) -> str:

@@ -95,6 +95,10 @@ class AgentStore:
             embedding_dim=row.embedding_dim, blocks=blocks, in_context=list(row.in_context), state=dict(row.state),
             created_at=aware(row.created_at), updated_at=aware(row.updated_at), source_names=names)
 
+    def rename(self, agent_id: str, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.agents).where(t.agents.c.id == agent_id).values(name=name, updated_at=utcnow()))
+
     def delete(self, agent_id: str) -> None:
         with self.engine.begin() as conn:
             for table in (t.messages, t.blocks, t.agent_sources):

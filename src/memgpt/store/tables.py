@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     LargeBinary,
@@ -174,6 +175,38 @@ message_vectors = Table(
     Index("ix_message_vectors_agent_seq", "agent_id", "seq"),
 )
 
+# API keys of the REST server: only a SHA-256 of each key is kept. The admin key has no user.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+# Background work (document loads started over the API), visible to every worker.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("source_id", ID, nullable=True),
+    Column("done", Integer, nullable=False, default=0),
+    Column("total", Integer, nullable=False, default=0),
+    Column("n_passages", Integer, nullable=False, default=0),
+    Column("n_documents", Integer, nullable=False, default=0),
+    Column("errors", JSON, nullable=True),
+    Column("message", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_jobs_user", "user_id"),
+)
+
 schema_migrations = Table(
     "schema_migrations",
     metadata,
@@ -223,8 +256,14 @@ def _m003_message_vectors(conn: Connection) -> None:
     metadata.create_all(conn, tables=[message_vectors])
 
 
+def _m006_server(conn: Connection) -> None:
+    """API keys and background jobs for ``memgpt server``."""
+    metadata.create_all(conn, tables=[api_keys, jobs])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "base tables", _m001_base),
     (2, "full-text index on messages", _m002_message_fulltext),
     (3, "message vectors for dense recall search", _m003_message_vectors),
+    (6, "API keys and jobs for the server", _m006_server),
 ]

@@ -78,7 +78,7 @@ def main() -> None:
         rt = Runtime(Settings(home=Path(home)))
         rt.__dict__["embedder"] = HashEmbedder()  # the one substitution: no model in the measured path
         llm = InstantLLM()
-        state = create_agent(rt, "bench", llm=llm)
+        state = create_agent(rt, rt.user.id, "bench", llm=llm)
         agent = open_agent(rt, state, llm)
 
         # 1,000 messages of history in recall (only the newest stay in context).

@@ -176,7 +176,7 @@ def test_resume_after_restart_keeps_memory_queue_and_archival(agent_home: Path, 
     rt = Runtime(load_settings())
     try:
         llm = OpenAICompatibleClient(srv.base_url, "sk-test", "fake-llm", context_window=6000, sleep=lambda _s: None)
-        agent = factory.open_agent(rt, factory.create_agent(rt, NAME, llm=llm), llm)
+        agent = factory.open_agent(rt, factory.create_agent(rt, rt.user.id, NAME, llm=llm), llm)
         srv.queue(call("core_memory_append", "Note it.", name="human", content="Favourite colour: teal.",
                        request_heartbeat=True),
                   call("archival_memory_insert", "Save the key.", content="The spare key is under the blue flowerpot.",
@@ -371,7 +371,7 @@ def test_attach_and_detach(paper_agent_home: Path, srv: FakeLLMServer, cli: Cli)
     assert f"detached '{PAPER_SOURCE}'" in memories[1]  # printed after the first /memory block
     assert "archival memory: 0 passages\n" in memories[2]
     detach_again = out.split(f"{PROMPT}/detach {PAPER_SOURCE}\n")[2].splitlines()[0]
-    assert detach_again == f"error: '{PAPER_SOURCE}' is not attached to this agent"
+    assert detach_again == f"error: '{PAPER_SOURCE}' is not attached to agent '{NAME}'"
     assert lines_after(out, "/attach no_such_source")[0].startswith("error: ")
     s = stored()
     try:
@@ -494,8 +494,8 @@ def test_delete_agent_removes_it_and_its_archival_passages(agent_home: Path, srv
     rt = Runtime(load_settings())
     try:
         llm = OpenAICompatibleClient(srv.base_url, "sk-test", "fake-llm", sleep=lambda _s: None)
-        doomed = factory.open_agent(rt, factory.create_agent(rt, "doomed", llm=llm), llm)
-        keeper = factory.open_agent(rt, factory.create_agent(rt, "keeper", llm=llm), llm)
+        doomed = factory.open_agent(rt, factory.create_agent(rt, rt.user.id, "doomed", llm=llm), llm)
+        keeper = factory.open_agent(rt, factory.create_agent(rt, rt.user.id, "keeper", llm=llm), llm)
         for agent in (doomed, keeper):
             srv.queue(call("archival_memory_insert", content=f"{agent.state.name} likes owls.",
                            request_heartbeat=False))

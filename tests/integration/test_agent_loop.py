@@ -56,7 +56,7 @@ def client(srv: FakeLLMServer, context_window: int = 8192, **kw: Any) -> OpenAIC
 def new_agent(runtime: Runtime, srv: FakeLLMServer, *, persona: str = "sam_pov", context_window: int = 8192,
               events: list[AgentEvent] | None = None, **client_kw: Any) -> Agent:
     llm = client(srv, context_window, **client_kw)
-    state = factory.create_agent(runtime, persona=persona, llm=llm)
+    state = factory.create_agent(runtime, runtime.user.id, persona=persona, llm=llm)
     return factory.open_agent(runtime, state, llm, on_event=events.append if events is not None else None)
 
 
@@ -121,9 +121,9 @@ def test_tutorial_paper_question_answers_from_archival_memory(paper_agent_home: 
         source = runtime.metadata.get_source(runtime.user.id, PAPER_SOURCE)
         n_passages = runtime.metadata.count_passages(source.id)
         assert agent.memory.archival_count() == 0
-        assert factory.attach_source(runtime, agent, source) is True
+        assert factory.attach_source(agent.memory, source) is True
         assert agent.memory.archival_count() == n_passages > 20
-        assert factory.attach_source(runtime, agent, source) is False  # attaching twice adds nothing
+        assert factory.attach_source(agent.memory, source) is False  # attaching twice adds nothing
         assert agent.memory.archival_count() == n_passages
         assert [s.name for s in agent.store.attached_sources(agent.state.id)] == [PAPER_SOURCE]
 

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from memgpt.agent.loop import Agent, AgentEvent
 from memgpt.cli.slash import EXIT, dispatch
 from memgpt.errors import LLMError, MemGPTError
 from memgpt.runtime import Runtime
+from memgpt.service import AgentSession
+from memgpt.service.models import StepEvent
 
 PROMPT = "> Enter your message: "
 
@@ -26,7 +27,7 @@ class Output:
     stream: TextIO = field(default_factory=lambda: sys.stdout)
     debug: bool = False
 
-    def event(self, e: AgentEvent) -> None:
+    def event(self, e: StepEvent) -> None:
         if e.kind == "thought":
             self._print(f"💭 {e.text}")
         elif e.kind == "message":
@@ -67,7 +68,7 @@ class Output:
 @dataclass
 class Session:
     rt: Runtime
-    agent: Agent
+    agent: AgentSession  # the open agent: the service does the work, the REPL reads and prints
     out: Output
     interactive: bool
     choose: Callable[[str, list[str]], str | None]

@@ -143,6 +143,13 @@ class Service:
         return self.rt.memo(key, lambda: self.rt.llm(model=model, endpoint=endpoint, provider=provider,
                                                      context_window=context_window))
 
+    def check_llm(self, *, model: str | None = None, endpoint: str | None = None, provider: str | None = None,
+                  context_window: int | None = None) -> None:
+        """Ask the endpoint whether it answers (one short request); raises ``LLMError`` in one line."""
+        llm = self._llm(model=model, endpoint=endpoint, provider=provider, context_window=context_window)
+        if hasattr(llm, "verify"):
+            llm.verify()
+
     def open(self, ref: str, *, model: str | None = None, endpoint: str | None = None, provider: str | None = None,
              context_window: int | None = None, on_event: Callable[[StepEvent], None] | None = None,
              wait: float | None = None, verify: bool = False) -> AgentSession:

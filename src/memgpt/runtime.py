@@ -30,8 +30,9 @@ LOCAL_PROVIDERS = ("ollama", "vllm", "lmstudio", "llamacpp")
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, llm_factory: Callable[..., LLMClient] | None = None) -> None:
         self.settings = settings
+        self._llm_factory = llm_factory  # tests and benchmarks: an in-process model instead of an endpoint
         self._memo: dict[tuple, object] = {}  # shared with per-user views
 
     @cached_property
@@ -109,6 +110,8 @@ class Runtime:
 
     def llm(self, model: str | None = None, endpoint: str | None = None, provider: str | None = None,
             context_window: int | None = None) -> LLMClient:
+        if self._llm_factory is not None:
+            return self._llm_factory(model=model, endpoint=endpoint, provider=provider, context_window=context_window)
         from memgpt.llm.openai_client import OpenAICompatibleClient
         from memgpt.llm.providers import resolve_endpoint
 

@@ -6,7 +6,8 @@ runs, so ``memgpt --help`` starts in a fraction of a second.
 Exit codes: 0 success; 1 a command failed; 2 bad usage or configuration;
 3 something named does not exist; 4 an input file could not be read; 5 a store
 could not be opened or written; 6 embedding models do not match; 7 the
-embedding model failed; 8 the LLM endpoint failed; 130 interrupted.
+embedding model failed; 8 the LLM endpoint failed; 9 the agent is in use by another
+process; 130 interrupted.
 """
 
 from __future__ import annotations

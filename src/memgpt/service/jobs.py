@@ -18,6 +18,7 @@ from memgpt.schemas import new_id, utcnow
 from memgpt.service.convert import iso
 from memgpt.service.models import FileError, JobInfo
 from memgpt.store import tables as t
+from memgpt.store.metadata import aware
 
 if TYPE_CHECKING:
     from memgpt.service.core import Service
@@ -51,7 +52,7 @@ class JobStore:
         return JobInfo(id=r.id, kind=r.kind, status=r.status, source_id=r.source_id, done=r.done, total=r.total,
                        n_passages=r.n_passages, n_documents=r.n_documents,
                        errors=[FileError(**e) for e in (r.errors or [])], message=r.message,
-                       created_at=iso(r.created_at), updated_at=iso(r.updated_at))
+                       created_at=iso(aware(r.created_at)), updated_at=iso(aware(r.updated_at)))
 
 
 class JobRunner:

@@ -97,7 +97,9 @@ class Runtime:
                 raise ConfigError(f"the local provider only ships all-MiniLM-L6-v2, not {s.embedding_model!r}",
                                   "use an endpoint for other models: memgpt configure --embedding-provider openai")
             return LocalMiniLM(batch_size=s.embedding_batch_size)
-        if s.embedding_provider in ("openai", "ollama", "tei", "vllm", "openai-compatible"):
+        from memgpt.llm.providers import EMBEDDING_PROVIDERS
+
+        if s.embedding_provider in EMBEDDING_PROVIDERS:
             from memgpt.embeddings.openai_compat import OpenAICompatibleEmbedding
             from memgpt.llm.providers import resolve_endpoint
 

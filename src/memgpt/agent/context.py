@@ -107,12 +107,6 @@ class TokenBudget:
         return n
 
 
-@dataclass
-class Eviction:
-    evicted: list[Message]
-    summary: Message
-
-
 def split_point(messages: Sequence[Message], budget: TokenBudget, keep_tokens: int) -> int:
     """Index of the first message to keep: the newest messages that fit ``keep_tokens``.
 

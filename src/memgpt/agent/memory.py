@@ -21,7 +21,7 @@ from memgpt.store.agents import search_text
 
 if TYPE_CHECKING:
     from memgpt.embeddings.base import EmbeddingModel
-    from memgpt.memory.archival import MilvusArchivalStore
+    from memgpt.memory.archival import ArchivalStore
     from memgpt.memory.recall import RecallStore
     from memgpt.store.agents import AgentStore
 
@@ -41,7 +41,7 @@ class Outbox:
 
 class AgentMemory:
     def __init__(self, state: AgentState, agents: AgentStore, recall: RecallStore,
-                 archival: MilvusArchivalStore, embedder: EmbeddingModel, page_size: int = PAGE_SIZE) -> None:
+                 archival: ArchivalStore, embedder: EmbeddingModel, page_size: int = PAGE_SIZE) -> None:
         self.state = state
         self.agents = agents
         self.recall = recall

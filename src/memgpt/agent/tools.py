@@ -155,9 +155,6 @@ class ToolSet:
     def __init__(self, tools: Iterable[Tool]) -> None:
         self._tools = {t.name: t for t in tools}
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._tools
-
     def get(self, name: str) -> Tool | None:
         return self._tools.get(name)
 

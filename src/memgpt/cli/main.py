@@ -16,9 +16,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-# Kept in step with memgpt.llm.providers.PROVIDERS by a test (importing it here would slow --help).
-PROVIDERS = ["openai", "azure", "ollama", "vllm", "lmstudio", "llamacpp", "openrouter", "groq", "together",
-             "deepseek", "mistral", "fireworks", "xai", "gemini", "custom", "openai-compatible"]
+from memgpt.llm.providers import EMBEDDING_PROVIDERS, LLM_PROVIDERS as PROVIDERS  # light: no SDK imports
+
 
 
 def _configure_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +32,7 @@ def _configure_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--context-window", type=int, metavar="TOKENS", help="context window (default: known per model)")
     g.add_argument("--model-api-key", metavar="KEY", help="API key (stored in ~/.memgpt/credentials, mode 0600)")
     g = p.add_argument_group("embeddings")
-    g.add_argument("--embedding-provider", choices=["local", "openai", "ollama", "vllm", "tei"],
+    g.add_argument("--embedding-provider", choices=[p for p in EMBEDDING_PROVIDERS if p != "openai-compatible"],
                    help="local = offline all-MiniLM-L6-v2; others = an OpenAI-compatible /embeddings endpoint")
     g.add_argument("--embedding-model", metavar="NAME")
     g.add_argument("--embedding-endpoint", metavar="URL")

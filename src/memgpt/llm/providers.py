@@ -66,6 +66,10 @@ PROVIDERS: dict[str, Provider] = {
         Provider("custom", None, "OPENAI_API_KEY", False, "OPENAI_BASE_URL", "any OpenAI-compatible server"),
     ]
 }
+# Chat providers offered by the CLI ("openai-compatible" is another name for "custom").
+LLM_PROVIDERS: tuple[str, ...] = (*(n for n in PROVIDERS if n != "tei"), "openai-compatible")
+# Where embeddings come from: "local" is the bundled model, the others an OpenAI-compatible /embeddings endpoint.
+EMBEDDING_PROVIDERS: tuple[str, ...] = ("local", "openai", "ollama", "vllm", "tei", "openai-compatible")
 
 
 @dataclass(frozen=True)

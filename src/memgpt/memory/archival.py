@@ -50,14 +50,18 @@ class Scope:
 
 
 class ArchivalStore(Protocol):
+    """What agents and the service need from archival storage (``MilvusArchivalStore`` is the one we ship)."""
+
     model_id: str
     dim: int
 
     def insert(self, passages: Sequence[Passage]) -> None: ...
-    def search(self, vector: np.ndarray, scope: Scope, *, limit: int, offset: int = 0) -> list[ScoredPassage]: ...
     def search_hybrid(self, query: str, vector: np.ndarray, scope: Scope, *, limit: int, offset: int = 0,
                       params: HybridParams | None = None) -> list[ScoredPassage]: ...
     def count(self, scope: Scope) -> int: ...
+    def list(self, scope: Scope, *, limit: int, offset: int = 0) -> list[Passage]: ...
+    def get(self, ids: Sequence[str]) -> list[Passage]: ...
+    def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]: ...
     def delete(self, scope: Scope) -> None: ...
     def delete_ids(self, ids: Sequence[str]) -> None: ...
 
@@ -324,6 +328,15 @@ class MilvusArchivalStore:
         rows = self._client.get(self.collection, ids=[_checked(i) for i in ids], output_fields=_OUTPUT,
                                 timeout=TIMEOUT_S)
         return [_passage(r["id"], r) for r in rows]
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        """Stored embeddings by passage id (for export)."""
+        out: dict[str, list[float]] = {}
+        for i in range(0, len(ids), 1000):
+            rows = self._client.get(self.collection, ids=[_checked(x) for x in ids[i:i + 1000]],
+                                    output_fields=["embedding"], timeout=TIMEOUT_S)
+            out.update({r["id"]: [float(x) for x in r["embedding"]] for r in rows})
+        return out
 
     def list(self, scope: Scope, *, limit: int, offset: int = 0) -> list[Passage]:
         """Passages in the scope, without ranking (for browsing archival memory)."""

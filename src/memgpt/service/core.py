@@ -271,7 +271,9 @@ class Service:
         meta = self.rt.metadata
         src = meta.find_source(self.user_id, ref)
         if src is None and ref.startswith("source-"):
-            src = next((s.source for s in meta.list_sources(self.user_id) if s.source.id == ref), None)
+            src = meta.source_by_id(ref)
+            if src is not None and src.user_id != self.user_id:
+                src = None  # another user's source does not exist for this one
         if src is None:
             raise NotFoundError(f"no source named {ref!r}", "see the list with: memgpt list sources")
         return src

@@ -48,7 +48,7 @@ def export_agent(service: Service, state: AgentState, *, vectors: bool = True) -
         if len(batch) < _PAGE:
             break
         offset += _PAGE
-    vecs = _vectors(memory.archival, [p.id for p in own]) if vectors and own else {}
+    vecs = memory.archival.vectors([p.id for p in own]) if vectors and own else {}
     return {
         "format": FORMAT, "version": VERSION, "exported_at": iso(utcnow()),
         "agent": {"name": state.name, "persona": state.persona, "human": state.human, "preset": state.preset,
@@ -65,17 +65,6 @@ def export_agent(service: Service, state: AgentState, *, vectors: bool = True) -
                       **({"embedding": vecs[p.id]} if p.id in vecs else {})} for p in own],
         "sources": list(state.source_names),
     }
-
-
-def _vectors(archival, ids: list[str]) -> dict[str, list[float]]:  # noqa: ANN001
-    from memgpt.memory.archival import TIMEOUT_S
-
-    out: dict[str, list[float]] = {}
-    client = archival._client
-    for i in range(0, len(ids), _PAGE):
-        rows = client.get(archival.collection, ids=ids[i:i + _PAGE], output_fields=["embedding"], timeout=TIMEOUT_S)
-        out.update({r["id"]: [float(x) for x in r["embedding"]] for r in rows})
-    return out
 
 
 def import_agent(service: Service, data: dict[str, Any], *, name: str | None = None) -> tuple[AgentInfo, list[str]]:

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from memgpt.cli.main import PROVIDERS
+from memgpt.llm.providers import LLM_PROVIDERS as PROVIDERS
 from memgpt.config import Settings, load_settings, save_settings
 from memgpt.errors import ConfigError
 

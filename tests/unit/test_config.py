@@ -111,3 +111,29 @@ def test_choosing_a_provider_suggests_its_model(home: Path) -> None:
     assert load_settings().model == "mixtral-8x7b"  # a named model is kept
     assert main(["configure", "--model-provider", "openai"]) == 0
     assert load_settings().model == "mixtral-8x7b"  # only OpenAI's untouched default is replaced
+
+
+@pytest.mark.parametrize("argv", [["--debug", "list", "sources"], ["list", "sources", "--debug"],
+                                  ["run", "--debug"], ["load", "directory", "--name", "x", "--debug"],
+                                  ["configure", "--debug"], ["version", "--debug"]])
+def test_debug_is_accepted_before_or_after_the_command(argv: list[str]) -> None:
+    from memgpt.cli.main import build_parser
+
+    assert build_parser().parse_args(argv).debug is True
+
+
+def test_debug_defaults_off_and_version_flag(capsys: pytest.CaptureFixture) -> None:
+    from memgpt import __version__
+    from memgpt.cli.main import build_parser
+
+    assert build_parser().parse_args(["run"]).debug is False
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == __version__
+
+
+def test_pymemgpt_run_flags_parse() -> None:
+    from memgpt.cli.main import build_parser
+
+    args = build_parser().parse_args(["run", "--strip-ui", "--stream", "--core-memory-limit", "900", "--debug"])
+    assert (args.strip_ui, args.stream, args.core_memory_limit, args.debug) == (True, True, 900, True)

@@ -40,9 +40,12 @@ def agent_store(rt: Runtime) -> AgentStore:
 
 
 def create_agent(rt: Runtime, name: str | None = None, *, persona: str | None = None, human: str | None = None,
-                 preset: str | None = None, llm: LLMClient | None = None) -> AgentState:
+                 preset: str | None = None, llm: LLMClient | None = None,
+                 block_limit: int | None = None) -> AgentState:
+    """A new agent, saved; ``block_limit`` is each core memory block's character limit (default 2000)."""
     s = rt.settings
     persona, human, preset = persona or s.persona, human or s.human, preset or s.preset
+    limit = block_limit or DEFAULT_BLOCK_LIMIT
     store = agent_store(rt)
     if name is None:
         name = friendly_name({a.name for a in store.list(rt.user.id)})
@@ -53,8 +56,8 @@ def create_agent(rt: Runtime, name: str | None = None, *, persona: str | None = 
         id=new_id("agent"), user_id=rt.user.id, name=name, persona=persona, human=human, preset=preset,
         system_prompt=library.get_text(rt, "preset", preset), llm_config=llm_config,
         embedding_model=rt.embedder.model_id, embedding_dim=rt.embedder.dim,
-        blocks={"persona": Block("persona", library.get_text(rt, "persona", persona), DEFAULT_BLOCK_LIMIT),
-                "human": Block("human", library.get_text(rt, "human", human), DEFAULT_BLOCK_LIMIT)})
+        blocks={"persona": Block("persona", library.get_text(rt, "persona", persona), limit),
+                "human": Block("human", library.get_text(rt, "human", human), limit)})
     for block in state.blocks.values():
         block.limit = max(block.limit, len(block.value))
     store.create(state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from memgpt.config import load_settings
 from memgpt.errors import ConfigError
@@ -20,12 +21,29 @@ def _chooser(interactive: bool):  # noqa: ANN202
     return choose
 
 
+def _terminal(rt: Runtime, agent, out) -> Callable[[str], str]:  # noqa: ANN001 - Agent, Output
+    """Line editing, history and completion for the prompt; a spinner while the LLM works."""
+    from memgpt.cli.slash import COMMANDS
+    from memgpt.cli.terminal import Spinner, SpinningLLM, TerminalReader
+
+    def sources() -> list[str]:
+        return [s.source.name for s in rt.metadata.list_sources(rt.user.id)]
+
+    out.spinner = Spinner(out.stream)
+    agent.llm = SpinningLLM(agent.llm, out.spinner)
+    return TerminalReader(rt.settings.home / "history", {c.name: c.help for c in COMMANDS.values()}, sources)
+
+
 def run(args: argparse.Namespace) -> int:
     from memgpt.agent.factory import agent_store, create_agent, open_agent
     from memgpt.cli.repl import Output, Session, piped_reader, run_repl
 
     interactive = sys.stdin.isatty() and not args.yes
-    out = Output(debug=args.debug)
+    out = Output(debug=args.debug, strip_ui=args.strip_ui)
+    if args.stream:
+        out.info("note: --stream is accepted for pymemgpt compatibility; replies are shown whole")
+    if args.core_memory_limit is not None and args.core_memory_limit <= 0:
+        raise ConfigError(f"--core-memory-limit must be a positive number of characters, got {args.core_memory_limit}")
     rt = Runtime(load_settings())
     try:
         store = agent_store(rt)
@@ -53,15 +71,17 @@ def run(args: argparse.Namespace) -> int:
         new = state is None
         if new:
             out.info("🧬 Creating new agent...")
-            state = create_agent(rt, args.agent, persona=args.persona, human=args.human, preset=args.preset, llm=llm)
+            state = create_agent(rt, args.agent, persona=args.persona, human=args.human, preset=args.preset, llm=llm,
+                                 block_limit=args.core_memory_limit)
             if args.model_endpoint_type:
                 state.llm_config["provider"] = args.model_endpoint_type
             out.info(f"->  🤖 Using persona profile: '{state.persona}'")
             out.info(f"->  🧑 Using human profile: '{state.human}'")
             out.info(f"🎉 Created new agent '{state.name}' (id={state.id})")
         else:
-            if args.persona or args.human or args.preset:
-                out.warn("--persona/--human/--preset apply to new agents; resuming with the agent's own memory")
+            if args.persona or args.human or args.preset or args.core_memory_limit:
+                out.warn("--persona/--human/--preset/--core-memory-limit apply to new agents; "
+                         "resuming with the agent's own memory")
             out.info(f"🔁 Resuming agent '{state.name}' ({len(state.in_context)} messages in context)")
         agent = open_agent(rt, state, llm, on_event=out.event)
         fixed = agent.budget.text(state.system_prompt) + agent.budget.tools(agent.tools.schemas())
@@ -69,8 +89,11 @@ def run(args: argparse.Namespace) -> int:
             out.warn(f"the context window ({agent.budget.context_window} tokens) leaves no room for messages: the "
                      f"system prompt and functions alone take {fixed}. Use a model with a larger window, or set it "
                      "with --context-window if the model's real window is larger")
+        read = piped_reader()
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            read = _terminal(rt, agent, out)
         session = Session(rt=rt, agent=agent, out=out, interactive=interactive, choose=_chooser(interactive),
-                          read=input if sys.stdin.isatty() else piped_reader())
+                          read=read)
         if new and not args.first:
             from memgpt.errors import LLMError
 

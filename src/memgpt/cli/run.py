@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             out.warn(f"the context window ({agent.budget.context_window} tokens) leaves no room for messages: the "
                      f"system prompt and functions alone take {fixed}. Use a model with a larger window, or set it "
                      "with --context-window if the model's real window is larger")
-        read = piped_reader()
+        read = input if sys.stdin.isatty() else piped_reader()
         if sys.stdin.isatty() and sys.stdout.isatty():
             read = _terminal(rt, agent, out)
         session = Session(rt=rt, agent=agent, out=out, interactive=interactive, choose=_chooser(interactive),

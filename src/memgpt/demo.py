@@ -100,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
                 stdin=f"/attach {name}\n{question}\n/exit\n")
     finally:
         stand_in.terminate()
-        stand_in.wait(timeout=10)
+        try:
+            stand_in.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            stand_in.kill()
+            stand_in.wait()
         if stand_in.stdout:
             stand_in.stdout.close()
         print("\nstand-in LLM stopped.", flush=True)

@@ -34,8 +34,10 @@ from pathlib import Path
 
 UNUSED = ["hf-xet", "huggingface-hub", "fsspec", "filelock", "pyyaml", "click"]
 TEST_DIRS = ["pandas/tests", "numpy/tests", "numpy/*/tests"]
-DEBUG_INFO = ["milvus_lite/lib/milvus", "milvus_lite/lib/libknowhere.so", "sqlalchemy/*/_*_cy.*.so",
-              "wcwidth/_wcwidth_c*.so"]
+# (files, strip option). Milvus Lite's own two binaries lose their symbol tables too; files that
+# auditwheel rewrote with patchelf (numpy.libs, ...) must not be stripped at all: they stop loading.
+STRIP = [("milvus_lite/lib/milvus", "--strip-unneeded"), ("milvus_lite/lib/libknowhere.so", "--strip-unneeded"),
+         ("sqlalchemy/*/_*_cy.*.so", "--strip-debug"), ("wcwidth/_wcwidth_c*.so", "--strip-debug")]
 
 SMOKE = """
 import tempfile, os
@@ -54,18 +56,18 @@ def _mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink()) / 1e6
 
 
-def _strip_debug(site: Path) -> None:
+def _strip(site: Path) -> None:
     strip = shutil.which("strip")
-    files = sorted({f for pattern in DEBUG_INFO for f in site.glob(pattern) if f.is_file()})
+    files = [(f, option) for pattern, option in STRIP for f in sorted(site.glob(pattern)) if f.is_file()]
     if not strip or not files:
         return
     with tempfile.TemporaryDirectory() as backup:
         saved = []
-        for i, f in enumerate(files):
+        for i, (f, option) in enumerate(files):
             copy = Path(backup) / str(i)
             shutil.copy2(f, copy)
             saved.append((f, copy))
-            subprocess.run([strip, "--strip-debug", str(f)], check=False, capture_output=True)
+            subprocess.run([strip, option, str(f)], check=False, capture_output=True)
         smoke = subprocess.run([sys.executable, "-c", SMOKE], capture_output=True, text=True, timeout=300)
         if smoke.returncode:
             for f, copy in saved:
@@ -82,7 +84,7 @@ def main() -> int:
     for pattern in TEST_DIRS:
         for d in site.glob(pattern):
             shutil.rmtree(d, ignore_errors=True)
-    _strip_debug(site)
+    _strip(site)
     print(f"slim: {venv} {before:.0f} MB -> {_mb(venv):.0f} MB")
     return 0
 

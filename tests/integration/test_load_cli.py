@@ -185,3 +185,24 @@ def test_embedding_model_mismatch_is_refused(home: Path, tmp_path: Path, fake_ll
     line = err.strip().splitlines()[-1]
     assert "local/all-MiniLM-L6-v2 (384-d)" in line and "hash-embed" in line
     assert milvus_rows("coast") > 0  # the source keeps its passages untouched
+
+
+def test_load_names_the_encoding_of_a_file_that_is_not_utf8(home: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    text = "Архивная память хранит документы, которые пользователь загрузил, и факты, которые агент решил сохранить."
+    russian = tmp_path / "notes.txt"
+    russian.write_bytes(f"{text}\n".encode("cp1251"))
+    plain = tmp_path / "plain.txt"
+    plain.write_text("Plain UTF-8 needs no mention.\n", encoding="utf-8")
+    code, out, err = cli(capsys, "load", "directory", "--name", "mixed", "--input-files", str(russian), str(plain),
+                         "--no-progress")
+    assert code == 0, err
+    assert f"Read {russian} as cp1251 (not UTF-8)" in err.splitlines()
+    assert "plain.txt" not in err
+    rt = Runtime(load_settings())
+    try:
+        src = rt.metadata.get_source(rt.user.id, "mixed")
+        hits = rt.archival().search_text("Архивная память", Scope(rt.user.id, source_ids=[src.id]), limit=1)
+        assert hits[0].passage.text == text
+    finally:
+        rt.close()

@@ -111,3 +111,51 @@ def test_choosing_a_provider_suggests_its_model(home: Path) -> None:
     assert load_settings().model == "mixtral-8x7b"  # a named model is kept
     assert main(["configure", "--model-provider", "openai"]) == 0
     assert load_settings().model == "mixtral-8x7b"  # only OpenAI's untouched default is replaced
+
+
+@pytest.mark.parametrize("argv", [["--debug", "list", "sources"], ["list", "sources", "--debug"],
+                                  ["run", "--debug"], ["load", "directory", "--name", "x", "--debug"],
+                                  ["configure", "--debug"], ["version", "--debug"]])
+def test_debug_is_accepted_before_or_after_the_command(argv: list[str]) -> None:
+    from memgpt.cli.main import build_parser
+
+    assert build_parser().parse_args(argv).debug is True
+
+
+def test_debug_defaults_off_and_version_flag(capsys: pytest.CaptureFixture) -> None:
+    from memgpt import __version__
+    from memgpt.cli.main import build_parser
+
+    assert build_parser().parse_args(["run"]).debug is False
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == __version__
+
+
+def test_pymemgpt_run_flags_parse() -> None:
+    from memgpt.cli.main import build_parser
+
+    args = build_parser().parse_args(["run", "--strip-ui", "--stream", "--core-memory-limit", "900", "--debug"])
+    assert (args.strip_ui, args.stream, args.core_memory_limit, args.debug) == (True, True, 900, True)
+
+
+def test_switching_provider_resets_the_endpoint_unless_one_is_given(home: Path) -> None:
+    assert main(["configure", "-y", "--model-endpoint", "http://10.0.0.5:8000/v1"]) == 0
+    assert main(["configure", "-y", "--model-provider", "openai"]) == 0
+    assert load_settings().model_endpoint == "http://10.0.0.5:8000/v1"  # same provider: kept
+    assert main(["configure", "-y", "--model-provider", "ollama"]) == 0
+    assert load_settings().model_endpoint is None  # Ollama's default applies, not the old host
+    assert main(["configure", "-y", "--model-provider", "vllm", "--model-endpoint", "http://gpu:8000/v1"]) == 0
+    assert load_settings().model_endpoint == "http://gpu:8000/v1"
+
+
+def test_a_mistyped_persona_or_human_is_refused_when_set(home: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["configure", "-y", "--persona", "memgpt_doc", "--human", "cs_phd"]) == 0
+    assert main(["configure", "-y", "--persona", "sam_povv"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: no persona named 'sam_povv'") and "sam_pov" in err and "\n" not in err
+    assert load_settings().persona == "memgpt_doc"  # nothing was saved
+    assert main(["configure", "-y", "--human", "nobody"]) == 3
+    assert main(["add", "human", "--name", "nobody", "--text", "A person with no name."]) == 0
+    assert main(["configure", "-y", "--human", "nobody"]) == 0  # user-added texts count
+    assert load_settings().human == "nobody"

@@ -352,3 +352,30 @@ def test_cli_rejects_a_bad_script(tmp_path):
         timeout=20,
     )
     assert out.returncode == 2 and "cannot load script" in out.stderr
+
+
+def test_demo_greets_a_user_who_connects_instead_of_searching():
+    login = {"role": "user", "content": "[system event] The user has just connected. Greet them in your persona."}
+    system = {"role": "system", "content": "persona...\n<human>\nName: Ada\n</human>"}
+    reply = demo_responder({"messages": [system, login], "tools": TOOLS})
+    (call,) = reply.spec["calls"]
+    assert call["name"] == "send_message"
+    assert call["arguments"]["message"].startswith("Hi Ada, good to see you!")
+    anonymous = demo_responder({"messages": [login], "tools": TOOLS})
+    assert anonymous.spec["calls"][0]["arguments"]["message"].startswith("Hi, good to see you!")
+    other = demo_responder({"messages": [{"role": "user", "content": "[system event] Memory pressure: 80%"}],
+                            "tools": TOOLS})
+    assert other.spec["type"] == "text" and "Memory pressure" in other.spec["content"]
+
+
+def test_demo_quotes_the_first_passage_of_a_search_result():
+    found = json.dumps([{"timestamp": "t", "content": "Core memory is always in view."},
+                        {"timestamp": "t", "content": "Recall memory holds every message."}])
+    messages = [
+        {"role": "user", "content": "what is core memory?"},
+        {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function",
+                                               "function": {"name": "archival_memory_search", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": f"showing results 1-2 (page 0) of 9 passages:\n{found}"},
+    ]
+    message = demo_responder({"messages": messages, "tools": TOOLS}).spec["calls"][0]["arguments"]["message"]
+    assert message == 'Here is what I found: "Core memory is always in view."'

@@ -255,6 +255,35 @@ def test_latin1_text_is_decoded(tmp_path: Path) -> None:
     assert doc.text.startswith("Olé") and doc.metadata["encoding"] == "latin-1"
 
 
+# Russian, Chinese (simplified, traditional) and Japanese in their legacy Windows/national encodings;
+# the detector may name a superset (GB18030 for GBK, cp932 for Shift-JIS), so the text is what counts.
+LEGACY = [
+    ("cp1251", {"cp1251"}, "Память агента делится на три уровня. Основная память всегда видна, память "
+                          "воспоминаний хранит каждое сообщение, а архивная память хранит документы."),
+    ("gbk", {"gbk", "gb2312", "gb18030"}, "智能体的记忆分为三层：核心记忆始终可见，回忆记忆保存每一条消息，档案记忆保存文档。"),
+    ("big5", {"big5", "big5hkscs", "cp950"}, "智慧體的記憶分為三層：核心記憶始終可見，回憶記憶保存每一條訊息，檔案記憶保存文件。"),
+    ("shift_jis", {"shift_jis", "cp932", "shift_jis_2004", "shift_jisx0213"},
+     "エージェントの記憶は三つの層に分かれています。コアメモリは常に見えていて、リコールメモリはすべてのメッセージを保存します。"),
+    ("cp1250", {"cp1250"}, "Zażółć gęślą jaźń. Příliš žluťoučký kůň úpěl ďábelské ódy."),
+]
+
+
+@pytest.mark.parametrize("encoding,names,text", LEGACY, ids=[e for e, _, _ in LEGACY])
+def test_legacy_encodings_are_detected(tmp_path: Path, encoding: str, names: set[str], text: str) -> None:
+    path = tmp_path / f"{encoding}.txt"
+    path.write_bytes(f"{text}\n{text}\n".encode(encoding))
+    (doc,) = read_file(path)
+    assert doc.text == f"{text}\n{text}"
+    assert doc.metadata["encoding"] in names
+
+
+def test_binary_is_still_refused_with_a_detector(tmp_path: Path) -> None:
+    path = tmp_path / "noise.txt"
+    path.write_bytes(bytes(range(1, 256)) * 40)
+    with pytest.raises(InputFileError):
+        read_file(path)
+
+
 @pytest.mark.parametrize("encoding,prefix", [
     ("utf-8", b""), ("utf-8", codecs.BOM_UTF8), ("utf-16-le", codecs.BOM_UTF16_LE),
     ("utf-16-be", codecs.BOM_UTF16_BE), ("utf-32-le", codecs.BOM_UTF32_LE), ("utf-16-le", b""),

@@ -33,9 +33,12 @@ def friendly_name(taken: set[str]) -> str:
 
 
 def create_agent(rt: Runtime, user_id: str, name: str | None = None, *, persona: str | None = None,
-                 human: str | None = None, preset: str | None = None, llm: LLMClient | None = None) -> AgentState:
+                 human: str | None = None, preset: str | None = None, llm: LLMClient | None = None,
+                 block_limit: int | None = None) -> AgentState:
+    """A new agent, saved; ``block_limit`` is each core memory block's character limit (default 2000)."""
     s = rt.settings
     persona, human, preset = persona or s.persona, human or s.human, preset or s.preset
+    limit = block_limit or DEFAULT_BLOCK_LIMIT
     store = rt.agents
     if name is None:
         name = friendly_name({a.name for a in store.list(user_id)})
@@ -46,8 +49,8 @@ def create_agent(rt: Runtime, user_id: str, name: str | None = None, *, persona:
         id=new_id("agent"), user_id=user_id, name=name, persona=persona, human=human, preset=preset,
         system_prompt=library.get_text(rt, "preset", preset, user_id), llm_config=llm_config,
         embedding_model=rt.embedder.model_id, embedding_dim=rt.embedder.dim,
-        blocks={"persona": Block("persona", library.get_text(rt, "persona", persona, user_id), DEFAULT_BLOCK_LIMIT),
-                "human": Block("human", library.get_text(rt, "human", human, user_id), DEFAULT_BLOCK_LIMIT)})
+        blocks={"persona": Block("persona", library.get_text(rt, "persona", persona, user_id), limit),
+                "human": Block("human", library.get_text(rt, "human", human, user_id), limit)})
     for block in state.blocks.values():
         block.limit = max(block.limit, len(block.value))
     store.create(state)

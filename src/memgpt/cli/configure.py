@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from memgpt.llm.providers import LLM_PROVIDERS as PROVIDERS
@@ -66,18 +66,32 @@ SUGGESTED_MODELS = {
 }
 
 
+TEXTS = ("persona", "human", "preset")  # settings naming a text of memgpt.agent.library
+
+
 def configure(args: argparse.Namespace) -> int:
     settings = load_settings()
     interactive = not args.yes and sys.stdin.isatty()
+    old_provider = settings.model_provider
+    named: list[str] = []
     for q in QUESTIONS:
         given = getattr(args, q.flag, None)
         if given is not None:
             setattr(settings, q.field, given)
         elif interactive and q.applies(settings):
+            if q.field in TEXTS:
+                q = replace(q, choices=_text_names(settings, q.field))
             setattr(settings, q.field, _ask(q, getattr(settings, q.field)))
+        else:
+            continue
+        if q.field in TEXTS:
+            named.append(q.field)
+        if q.field == "model_provider" and settings.model_provider != old_provider and args.model_endpoint is None:
+            settings.model_endpoint = None  # the old provider's endpoint; the new one's default applies
         if q.field == "model_provider" and args.model is None and settings.model == Settings.model:
             settings.model = SUGGESTED_MODELS.get(settings.model_provider, settings.model)
     _check(settings)
+    _check_texts(settings, named)
     save_settings(settings)
     print(f"Saved configuration to {settings.config_path}")
     print(f"  LLM: {settings.model_provider} {settings.model}"
@@ -111,6 +125,32 @@ def _ask(q: Question, current: Any) -> Any:
             raise ConfigError(f"{q.field} must be a whole number, got {answer!r}") from exc
     return answer.strip() or None if q.field in ("model_endpoint", "embedding_endpoint", "milvus_db_name") \
         else answer.strip()
+
+
+def _text_names(settings: Settings, kind: str) -> list[str]:
+    from memgpt.agent import library
+    from memgpt.runtime import Runtime
+
+    rt = Runtime(settings)
+    try:
+        return [name for name, _origin, _text in library.list_texts(rt, kind)]
+    finally:
+        rt.close()
+
+
+def _check_texts(settings: Settings, kinds: list[str]) -> None:
+    """A persona, human or preset named now must exist (a typo would otherwise surface only at run)."""
+    if not kinds:
+        return
+    from memgpt.agent import library
+    from memgpt.runtime import Runtime
+
+    rt = Runtime(settings)
+    try:
+        for kind in kinds:
+            library.get_text(rt, kind, getattr(settings, kind))  # NotFoundError lists the names there are
+    finally:
+        rt.close()
 
 
 def _check(s: Settings) -> None:

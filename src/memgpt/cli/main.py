@@ -8,6 +8,10 @@ Exit codes: 0 success; 1 a command failed; 2 bad usage or configuration;
 could not be opened or written; 6 embedding models do not match; 7 the
 embedding model failed; 8 the LLM endpoint failed; 9 the agent is in use by another
 process; 130 interrupted.
+
+A piped or ``-y`` ``memgpt run`` keeps going when a message or slash command
+fails (the error is printed) and exits with the code of the last failure, so
+scripts can tell; an unknown slash command counts as bad usage (2).
 """
 
 from __future__ import annotations
@@ -16,13 +20,20 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from memgpt import __version__  # a constant in a three-line module: costs nothing
 from memgpt.llm.providers import EMBEDDING_PROVIDERS, LLM_PROVIDERS as PROVIDERS  # light: no SDK imports
 
+
+# Every command also accepts --debug after its name (``memgpt run --debug``, as pymemgpt had it).
+# SUPPRESS: when it is not given there, the top-level value stands.
+COMMON = argparse.ArgumentParser(add_help=False)
+COMMON.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                    help="show tracebacks and debug logs")
 
 
 def _configure_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "configure", help="choose the LLM, embeddings and storage (prompts for anything not given as a flag)",
+        "configure", parents=[COMMON], help="choose the LLM, embeddings and storage (prompts for anything not given as a flag)",
         description="Write ~/.memgpt/config (MEMGPT_HOME overrides). Every prompt has a flag; with --yes or "
                     "when stdin is not a terminal, anything not given keeps its current value or the default.")
     g = p.add_argument_group("LLM")
@@ -56,10 +67,10 @@ def _configure_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _load_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("load", help="load documents into a named data source (archival passages)")
+    p = sub.add_parser("load", parents=[COMMON], help="load documents into a named data source (archival passages)")
     lsub = p.add_subparsers(dest="connector", metavar="CONNECTOR", required=True)
     d = lsub.add_parser(
-        "directory", help="load files or a folder",
+        "directory", parents=[COMMON], help="load files or a folder",
         description="Read PDF (one document per page), txt, md, html, docx, pptx, epub, csv and json files, split "
                     "them into token-sized passages, embed them and store them in Milvus under the source NAME. "
                     "Loading into an existing source appends; a file already loaded is skipped.")
@@ -76,7 +87,7 @@ def _load_parser(sub: argparse._SubParsersAction) -> None:
 
 def _run_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "run", help="chat with an agent (creates one, or resumes it by --agent NAME)",
+        "run", parents=[COMMON], help="chat with an agent (creates one, or resumes it by --agent NAME)",
         description="Start the chat REPL. Type /help inside for the slash commands. Reads piped stdin too.")
     p.add_argument("--agent", metavar="NAME", help="agent to resume, or to create if the name is new")
     p.add_argument("--persona", metavar="NAME", help="persona for a new agent (see: memgpt list personas)")
@@ -89,34 +100,39 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--first", action="store_true", help="you speak first (default: the agent greets you)")
     p.add_argument("--no-verify", action="store_true", help="skip the endpoint check at start")
     p.add_argument("-y", "--yes", action="store_true", help="never prompt: create a new agent with defaults")
+    p.add_argument("--core-memory-limit", type=int, metavar="CHARS",
+                   help="character limit of each core memory block of a new agent (default 2000)")
+    p.add_argument("--strip-ui", action="store_true", help="plain-text output: no emoji markers")
+    p.add_argument("--stream", action="store_true",
+                   help="accepted for pymemgpt compatibility; replies are shown whole, not token by token")
 
 
 def _list_delete_add_parsers(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("list", help="list sources, agents, personas, humans or presets")
+    p = sub.add_parser("list", parents=[COMMON], help="list sources, agents, personas, humans or presets")
     p.add_argument("what", choices=["sources", "agents", "personas", "humans", "presets"])
-    p = sub.add_parser("delete", help="delete a source (its passages leave Milvus too), agent, persona or human")
+    p = sub.add_parser("delete", parents=[COMMON], help="delete a source (its passages leave Milvus too), agent, persona or human")
     p.add_argument("what", choices=["source", "agent", "persona", "human"])
     p.add_argument("name")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-    p = sub.add_parser("add", help="add a persona or human profile")
+    p = sub.add_parser("add", parents=[COMMON], help="add a persona or human profile")
     p.add_argument("what", choices=["persona", "human"])
     p.add_argument("--name", required=True)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="the text")
     src.add_argument("-f", "--file", help="read the text from a file")
-    sub.add_parser("version", help="print the version")
-    p = sub.add_parser("export", help="export an agent (state, memory, messages) to one JSON file")
+    sub.add_parser("version", parents=[COMMON], help="print the version")
+    p = sub.add_parser("export", parents=[COMMON], help="export an agent (state, memory, messages) to one JSON file")
     p.add_argument("what", choices=["agent"])
     p.add_argument("name", help="the agent to export")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: NAME.json; - for stdout)")
-    p = sub.add_parser("import", help="import an agent from a file made by memgpt export")
+    p = sub.add_parser("import", parents=[COMMON], help="import an agent from a file made by memgpt export")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--name", help="name for the imported agent (default: its exported name)")
 
 
 def _server_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "server", help="serve agents over a REST API with API keys (needs the server extra)",
+        "server", parents=[COMMON], help="serve agents over a REST API with API keys (needs the server extra)",
         description="Serve the REST API (OpenAPI at /docs). The admin key comes from MEMGPT_SERVER_PASS or is "
                     "generated at first start and shown once; POST /admin/users with it creates users and their "
                     "keys. Several workers can share PostgreSQL and a Milvus server (not a Milvus Lite file).")
@@ -133,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Stateful LLM agents that manage their own memory (core, recall, and archival in Milvus).",
         epilog="Start with: memgpt configure, then memgpt load directory --name NAME --input-files FILE, "
                "then memgpt run.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs (also after a command)")
+    parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _configure_parser(sub)
     _load_parser(sub)

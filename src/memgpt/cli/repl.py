@@ -6,10 +6,11 @@ that way). Ctrl-C and Ctrl-D save the agent and leave cleanly.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from memgpt.cli.slash import EXIT, dispatch
 from memgpt.errors import LLMError, MemGPTError
@@ -19,6 +20,20 @@ from memgpt.service.models import StepEvent
 
 PROMPT = "> Enter your message: "
 
+# --strip-ui (as in pymemgpt): words instead of the emoji markers, and no other emoji.
+_PLAIN = [("⚡🧠 [function] ", "[function] "), ("⚡❌ [function] ", "[function error] "),
+          ("⚡🟢 [function] ", "[function result] "), ("💭 ", "[inner thoughts] "), ("🤖 ", "[assistant] "),
+          ("⚠️  ", "[warning] "), ("ℹ️  ", "[info] ")]
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F]+ ?")
+
+
+def plain(text: str) -> str:
+    for marker, word in _PLAIN:
+        if text.startswith(marker):
+            text = word + text[len(marker):]
+            break
+    return _EMOJI.sub("", text)
+
 
 @dataclass
 class Output:
@@ -26,6 +41,8 @@ class Output:
 
     stream: TextIO = field(default_factory=lambda: sys.stdout)
     debug: bool = False
+    strip_ui: bool = False
+    spinner: Any = None  # a terminal.Spinner when the chat runs on a terminal
 
     def event(self, e: StepEvent) -> None:
         if e.kind == "thought":
@@ -55,14 +72,15 @@ class Output:
     def error(self, text: str) -> None:
         self._print(f"error: {text}")
 
-    def progress(self, desc: str, total: int) -> None:
-        from tqdm import tqdm
-
-        with tqdm(total=max(total, 1), desc=desc, file=self.stream, disable=not self.stream.isatty()) as bar:
-            bar.update(max(total, 1))
-
     def _print(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        if self.strip_ui:
+            text = plain(text)
+        if self.spinner is None:
+            print(text, file=self.stream, flush=True)
+            return
+        with self.spinner.lock:
+            self.spinner.clear()
+            print(text, file=self.stream, flush=True)
 
 
 @dataclass
@@ -73,6 +91,10 @@ class Session:
     interactive: bool
     choose: Callable[[str, list[str]], str | None]
     read: Callable[[str], str] = input
+    failure: int = 0  # exit code of the last failure; a piped or -y run exits with it
+
+    def failed(self, code: int) -> None:
+        self.failure = code
 
 
 def piped_reader(stream: TextIO | None = None) -> Callable[[str], str]:
@@ -86,16 +108,22 @@ def piped_reader(stream: TextIO | None = None) -> Callable[[str], str]:
 
 
 def run_repl(session: Session) -> int:
+    """Chat until /exit or end of input; returns the exit code (see ``memgpt.cli.main``)."""
+    _chat(session)
+    return 0 if session.interactive else session.failure
+
+
+def _chat(session: Session) -> None:
     while True:
         try:
             text = session.read(PROMPT)
         except EOFError:
             session.agent.save()
-            return 0
+            return
         except KeyboardInterrupt:
             session.out.info("")
             session.agent.save()
-            return 0
+            return
         if not session.interactive:
             session.out.info(f"{PROMPT}{text}")  # echo piped input so transcripts read naturally
         if not text.strip():
@@ -103,15 +131,18 @@ def run_repl(session: Session) -> int:
         try:
             if text.startswith("/"):
                 if dispatch(session, text) == EXIT:
-                    return 0
+                    return
             else:
                 session.agent.step(text)
         except EOFError:
             session.agent.save()
-            return 0
+            return
         except KeyboardInterrupt:
+            session.failed(130)
             session.out.warn("interrupted; the agent is saved as of its last completed step")
         except LLMError as exc:
+            session.failed(exc.exit_code)
             session.out.error(f"{exc.one_line()} — your message is saved; type /retry to try again")
         except MemGPTError as exc:
+            session.failed(exc.exit_code)
             session.out.error(exc.one_line())

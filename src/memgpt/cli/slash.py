@@ -43,6 +43,7 @@ def dispatch(session: Session, line: str) -> str | None:
     name, _, arg = line.strip().partition(" ")
     cmd = COMMANDS.get(name.lower())
     if cmd is None:
+        session.failed(2)  # bad usage
         session.out.warn(f"unknown command {name}; type /help for the list")
         return None
     return cmd.fn(session, arg.strip())

@@ -142,6 +142,9 @@ def _read_all(rt: Runtime, source: Source, files: Sequence[Path], chunk_size: in
             report.failed.append((str(path), exc.strerror or str(exc)))
             say(f"Skipped {path}: {exc.strerror or exc}")
             continue
+        encoding = read[0].metadata.get("encoding", "") if read else ""
+        if encoding and encoding not in ("utf-8", "utf-8-sig", "ascii"):
+            say(f"Read {path} as {encoding} (not UTF-8)")
         digest = hashlib.sha256(raw).hexdigest()
         docs = [
             Document(id=stable_id("document", source.id, digest, str(n)), user_id=rt.user.id, source_id=source.id,

@@ -14,11 +14,12 @@ generated (``user-…``, ``agent-…``, ``source-…``), never names a user type
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -212,6 +213,24 @@ class MilvusConnection:
         client.create_collection(name, schema=schema, index_params=index, timeout=TIMEOUT_S)
 
 
+def _milvus_errors(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Turn a ``MilvusException`` from a store method into a one-line ``StorageError`` naming where."""
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def run(self: MilvusArchivalStore, *args: Any, **kwargs: Any) -> Any:
+            from pymilvus.exceptions import MilvusException
+
+            try:
+                return method(self, *args, **kwargs)
+            except MilvusException as exc:
+                where = f"collection {self.collection} at {self.conn.uri}"
+                fix = (f"if it persists, move {self.conn.uri} aside to start empty (run with --debug for details)"
+                       if self.conn.local else "check the Milvus server's health and logs")
+                raise StorageError(f"Milvus {action} on {where} failed: {_first_line(exc)}", fix) from exc
+        return run
+    return wrap
+
+
 class MilvusArchivalStore:
     """Passages of one embedding model in one Milvus collection."""
 
@@ -220,6 +239,7 @@ class MilvusArchivalStore:
         self.model_id = model_id
         self.dim = dim
         self.collection = collection_name(model_id, dim)
+        self._seen_rows = False  # once rows were seen, BM25 is safe (deleting them all is rare enough to miss)
 
     @property
     def _client(self) -> Any:
@@ -235,9 +255,17 @@ class MilvusArchivalStore:
             for i in range(0, len(rows), 512):
                 # upsert: stable ids make a repeated insert a no-op instead of a duplicate
                 client.upsert(self.collection, rows[i:i + 512], timeout=TIMEOUT_S)
+            self._seen_rows = True
         except Exception as exc:
             self.delete_ids([r["id"] for r in rows])  # all or none
             raise StorageError(f"writing {len(rows)} passages to Milvus failed: {_first_line(exc)}") from exc
+
+    def _has_rows(self) -> bool:
+        """Whether the collection holds any rows: BM25 over an empty one fails (its average length is 0/0)."""
+        if not self._seen_rows:
+            stats = self._client.get_collection_stats(self.collection, timeout=TIMEOUT_S)
+            self._seen_rows = int(stats.get("row_count", 0)) > 0
+        return self._seen_rows
 
     def _row(self, p: Passage) -> dict[str, Any]:
         vec = np.asarray(p.embedding, dtype=np.float32)
@@ -253,6 +281,7 @@ class MilvusArchivalStore:
             "embedding": vec.tolist(),
         }
 
+    @_milvus_errors("search")
     def search(self, vector: np.ndarray, scope: Scope, *, limit: int, offset: int = 0) -> list[ScoredPassage]:
         expr, params = self._filter(scope)
         if expr is None:
@@ -264,6 +293,7 @@ class MilvusArchivalStore:
             timeout=TIMEOUT_S, **kwargs)
         return [ScoredPassage(_passage(h["id"], h["entity"]), float(h["distance"])) for h in hits[0]]
 
+    @_milvus_errors("full-text search")
     def search_text(self, query: str, scope: Scope, *, limit: int, offset: int = 0,
                     with_vectors: bool = False) -> list[ScoredPassage]:
         """BM25 full-text search over the same passages (Milvus's built-in analyzer).
@@ -272,7 +302,7 @@ class MilvusArchivalStore:
         same round trip.
         """
         expr, params = self._filter(scope)
-        if expr is None or not query.strip():
+        if expr is None or not query.strip() or not self._has_rows():
             return []
         hits = self._client.search(
             self.collection, data=[query], anns_field="sparse", limit=limit, offset=offset,
@@ -314,6 +344,7 @@ class MilvusArchivalStore:
                              lexical_complete=len(lexical) < depth)
         return [ScoredPassage(by_id[r.id], r.score) for r in ranked[offset:offset + limit]]
 
+    @_milvus_errors("count")
     def count(self, scope: Scope) -> int:
         expr, params = self._filter(scope)
         if expr is None:
@@ -322,6 +353,7 @@ class MilvusArchivalStore:
                                  **self._filter_kwargs(expr, params))
         return int(res[0]["count(*)"]) if res else 0
 
+    @_milvus_errors("read")
     def get(self, ids: Sequence[str]) -> list[Passage]:
         if not ids:
             return []
@@ -329,6 +361,7 @@ class MilvusArchivalStore:
                                 timeout=TIMEOUT_S)
         return [_passage(r["id"], r) for r in rows]
 
+    @_milvus_errors("read")
     def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         """Stored embeddings by passage id (for export)."""
         out: dict[str, list[float]] = {}
@@ -338,6 +371,7 @@ class MilvusArchivalStore:
             out.update({r["id"]: [float(x) for x in r["embedding"]] for r in rows})
         return out
 
+    @_milvus_errors("read")
     def list(self, scope: Scope, *, limit: int, offset: int = 0) -> list[Passage]:
         """Passages in the scope, without ranking (for browsing archival memory)."""
         expr, params = self._filter(scope)
@@ -347,11 +381,13 @@ class MilvusArchivalStore:
                                   timeout=TIMEOUT_S, **self._filter_kwargs(expr, params))
         return [_passage(r["id"], r) for r in rows]
 
+    @_milvus_errors("delete")
     def delete(self, scope: Scope) -> None:
         expr, params = self._filter(scope)
         if expr is not None:
             self._client.delete(self.collection, timeout=TIMEOUT_S, **self._filter_kwargs(expr, params))
 
+    @_milvus_errors("delete")
     def delete_ids(self, ids: Sequence[str]) -> None:
         if ids:
             self._client.delete(self.collection, ids=[_checked(i) for i in ids], timeout=TIMEOUT_S)

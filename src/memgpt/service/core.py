@@ -97,13 +97,15 @@ class Service:
 
     def create_agent(self, name: str | None = None, *, persona: str | None = None, human: str | None = None,
                      preset: str | None = None, model: str | None = None, endpoint: str | None = None,
-                     provider: str | None = None, context_window: int | None = None) -> AgentInfo:
+                     provider: str | None = None, context_window: int | None = None,
+                     block_limit: int | None = None) -> AgentInfo:
         from memgpt.agent.factory import create_agent
 
         if name is not None and self._find_state(name) is not None:
             raise ConfigError(f"an agent named {name!r} exists", "pick another name, or resume it with --agent")
         llm = self._llm(model=model, endpoint=endpoint, provider=provider, context_window=context_window)
-        state = create_agent(self.rt, self.user_id, name, persona=persona, human=human, preset=preset, llm=llm)
+        state = create_agent(self.rt, self.user_id, name, persona=persona, human=human, preset=preset, llm=llm,
+                             block_limit=block_limit)
         if provider:
             state.llm_config["provider"] = provider
             self.rt.agents.save_step(state, [])

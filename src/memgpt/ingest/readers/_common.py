@@ -10,8 +10,14 @@ usable declared charset):
    one invalid sequence per four valid multi-byte characters), UTF-8 with the
    odd broken byte replaced; this keeps one bad byte from turning a whole
    UTF-8 file into cp1252 mojibake.
-4. Otherwise cp1252 (the usual "latin-1" of Windows files), or latin-1 when
-   the bytes use one of the five positions cp1252 leaves undefined.
+4. Otherwise the encoding charset-normalizer finds most plausible (cp1251
+   Russian, GBK/GB18030 and Big5 Chinese, Shift-JIS Japanese, cp1250 ...).
+   Latin code pages often tie on short texts: a tie goes to cp1252 (the
+   usual "latin-1" of Windows files), and a guess that reads the bytes
+   exactly as cp1252 or latin-1 does is named so. A single-byte guess
+   without any language evidence (a few words) is not trusted. With no
+   usable guess, cp1252, or latin-1 when the bytes use one of the five positions cp1252
+   leaves undefined (the check below then decides whether it is text).
 
 Whatever was decoded must look like text: control characters other than tab,
 newline, carriage return, form feed, vertical tab and ESC (ANSI colours) may
@@ -160,6 +166,35 @@ def _mostly_utf8(data: bytes) -> bool:
     return good >= 4 * bad > 0
 
 
+def _guess_encoding(data: bytes) -> tuple[str, str]:
+    """Decode bytes that are not UTF-8 by charset-normalizer's best guess (step 4 of the policy)."""
+    from charset_normalizer import from_bytes
+
+    # UTF-16/32 without a BOM was recognised by its NUL bytes already: any such guess here is noise.
+    matches = [m for m in from_bytes(data) if not m.encoding.startswith(("utf_16", "utf_32"))]
+    best = matches[0] if matches else None
+    if best is not None:
+        for m in matches:
+            if m.encoding == "cp1252" and (m.chaos, -m.coherence) <= (best.chaos, -best.coherence):
+                best = m
+                break
+        text = str(best)
+        if len(text) == len(data) and best.coherence == 0:
+            best = None  # a single-byte code page with no language evidence (a short text): no better than cp1252
+    if best is not None:
+        for codec in ("cp1252", "latin-1"):
+            try:
+                if data.decode(codec) == text:
+                    return text, codec
+            except UnicodeDecodeError:
+                continue
+        return text, best.encoding
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
 def decode_text(data: bytes, path: Path) -> tuple[str, str]:
     """Decode a text file's bytes by the policy in the module docstring: (text, encoding)."""
     text: str | None = None
@@ -191,10 +226,7 @@ def decode_text(data: bytes, path: Path) -> tuple[str, str]:
                 if _mostly_utf8(data):
                     text, encoding = data.decode("utf-8", errors="replace"), "utf-8 (invalid bytes replaced)"
                 else:
-                    try:
-                        text, encoding = data.decode("cp1252"), "cp1252"
-                    except UnicodeDecodeError:
-                        text, encoding = data.decode("latin-1"), "latin-1"
+                    text, encoding = _guess_encoding(data)
     if not looks_like_text(text):
         raise binary_error(path, data)
     return text, encoding

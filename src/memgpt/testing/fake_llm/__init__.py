@@ -48,12 +48,16 @@ The demo responder (used when the queue is empty)
 
     * no ``tools`` in the request (e.g. a summarisation call): a plain-text
       summary made of the first sentence of each message, truncated;
+    * a runtime event (a user message starting ``[system event]``): the login
+      event gets a greeting through ``send_message`` (by name when core memory
+      holds ``Name: ...``); other events a plain-text note, ending the turn;
     * last message from the user: call ``archival_memory_search`` (if offered)
       with the user's text as the query and ``request_heartbeat: true``, with an
       inner thought in ``content``; if that tool is not offered, answer with
       ``send_message`` acknowledging the user;
     * last message is a tool result: an inner thought plus ``send_message``
-      quoting the first ~300 characters of that result; if the result came
+      quoting the first ~300 characters of that result (of its first passage
+      for a memory search result); if the result came
       from ``send_message`` itself, just an inner thought and no call, so the
       agent's turn ends;
     * anything else: ``send_message`` with an acknowledgement.

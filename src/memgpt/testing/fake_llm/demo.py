@@ -115,6 +115,8 @@ def demo_responder(request: Mapping[str, Any]) -> FakeReply:
 
     if role == "user":
         kind, text = _unpack(last.get("content"))
+        if kind is None and text.startswith(SYSTEM_EVENT):  # the runtime speaking, not the user
+            return _on_event(tools, text[len(SYSTEM_EVENT):].strip(), messages)
         if kind in (None, "user_message"):
             short = _first_sentence(text, 120)
             if "archival_memory_search" in tools:
@@ -140,7 +142,7 @@ def demo_responder(request: Mapping[str, Any]) -> FakeReply:
         if source == "send_message":
             return FakeReply.text("I have replied to the user; waiting for their next message.")
         _, text = _unpack(result.get("content"))
-        quote = " ".join(text.split())
+        quote = " ".join(_best_found(text).split())
         quote = quote if len(quote) <= 300 else quote[:299] + "…"
         if "send_message" not in tools:
             return FakeReply.text(f"The tool {source or 'call'} returned: {quote}")
@@ -151,6 +153,36 @@ def demo_responder(request: Mapping[str, Any]) -> FakeReply:
         )
 
     return _acknowledge(tools, "Hello! I am the memgpt demo model (no real LLM is connected).")
+
+
+SYSTEM_EVENT = "[system event]"  # how memgpt's agent marks messages from the runtime (agent/context.py)
+
+
+def _on_event(tools: Mapping[str, Mapping[str, Any]], text: str, messages: list[Mapping[str, Any]]) -> FakeReply:
+    """A runtime event: greet a user who just connected (by name when core memory has one); note anything else."""
+    if "connected" in text.lower() or "greet" in text.lower():
+        system = _text_of(messages[0].get("content")) if messages and messages[0].get("role") == "system" else ""
+        m = re.search(r"(?im)^\s*(?:first\s+)?name:\s*([^\n,.]{1,40})", system)
+        who = f" {m.group(1).strip()}" if m else ""
+        message = (f"Hi{who}, good to see you! What would you like to talk about? (I am the memgpt demo model: "
+                   "I look up what you ask in my archival memory and tell you what I find.)")
+        if "send_message" in tools:
+            return FakeReply.tool_call("send_message", _args_for(tools["send_message"], "message", message, False),
+                                       content="The user just connected. I will greet them.")
+        return FakeReply.text(message)
+    return FakeReply.text(f"Noted the system event: {_first_sentence(text, 120)}")
+
+
+def _best_found(result: str) -> str:
+    """The first passage of a memory search result (a header line, then a JSON list), else the result itself."""
+    head, _, body = result.partition("\n")
+    try:
+        found = json.loads(body)
+    except ValueError:
+        return result
+    if isinstance(found, list) and found and isinstance(found[0], Mapping) and isinstance(found[0].get("content"), str):
+        return found[0]["content"]
+    return result
 
 
 def _acknowledge(tools: Mapping[str, Mapping[str, Any]], message: str) -> FakeReply:

@@ -48,5 +48,6 @@ bench: install-dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/step.py
 	$(BIN)/python bench/retrieval.py --dataset all
+	$(BIN)/python bench/server.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/startup.py

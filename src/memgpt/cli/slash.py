@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from memgpt.service.session import count_arg
 
 if TYPE_CHECKING:
-    from memgpt.cli.repl import Session
+    from memgpt.cli.session import Session
 
 EXIT = "exit"
 

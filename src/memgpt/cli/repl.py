@@ -18,6 +18,7 @@ __all__ = ["Output", "PROMPT", "Session", "piped_reader", "run_repl"]
 
 PROMPT = "> Enter your message: "
 
+
 def piped_reader(stream: TextIO | None = None) -> Callable[[str], str]:
     """Read lines without printing a prompt (the REPL echoes piped input itself)."""
     def read(_prompt: str) -> str:

@@ -1,12 +1,14 @@
 # The two set-up commands of the README.
 #   make demo   install into .venv, then load the MemGPT paper with the embedded defaults
 #   make test   install into .venv with the test extras, then run the test suite
+#   make install-browser   Debian's chromium and chromium-driver for the browser tests (as root; ~65 s)
+#   make screenshots       rerun the browser test, keeping its screenshots in docs/screenshots
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PAPER  ?= ../shared/data/docs/memgpt_paper.pdf
 
-.PHONY: install install-dev demo test bench
+.PHONY: install install-dev install-browser demo test screenshots bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +36,16 @@ demo: install
 
 test: install-dev
 	$(BIN)/python -m pytest -q
+
+# tests/integration/test_web.py drives this chromium through Selenium (nothing downloads a browser);
+# without it those tests skip and say so.
+install-browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then echo "chromium is installed"; \
+	else apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	  chromium chromium-driver; fi
+
+screenshots: install-dev
+	MEMGPT_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/integration/test_web.py
 
 bench: install-dev
 	$(BIN)/python bench/ingest.py

@@ -273,6 +273,20 @@ def test_a_user_works_with_an_agent_in_the_browser(live_server: LiveServer, fake
     p("recall-date").submit()
     p.text_shows("recall-results", "Who founded the Kestrel Ridge observatory?")
 
+    # a failing step shows the server's error, in the alert and in the turn
+    fake_llm.queue(FakeReply.error(400, "the test model refuses this one", code="test_refusal"))
+    p.type("message", "This one fails.")
+    p.click("send")
+    p.text_shows("notice", "the test model refuses this one")
+    p.wait(lambda: "the test model refuses this one" in p.all("#messages .turn")[-1].text, "the error in the turn")
+
+    # every field has a label and every button a name (what a screen reader reads out)
+    unlabelled = browser.execute_script("""return [...document.querySelectorAll('input, select, textarea')]
+        .filter(e => !e.labels.length && !e.getAttribute('aria-label')).map(e => e.id)
+        .concat([...document.querySelectorAll('button')].filter(b => !b.textContent.trim()
+                 && !b.getAttribute('aria-label')).map(b => b.outerHTML))""")
+    assert unlabelled == []
+
     # keyboard: the tabs follow the arrow keys
     p("tab-recall").send_keys(Keys.ARROW_RIGHT)
     p.wait(lambda: p("tab-sources").get_attribute("aria-selected") == "true", "the next tab")

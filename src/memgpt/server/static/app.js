@@ -292,7 +292,8 @@ const ICON = { thought: "✎", call: "⚡", result: "↩", system: "ℹ", warnin
 // One turn: the user's message, the agent's replies, and its steps folded underneath.
 function renderTurn(turn, node = el("li", { class: "turn" })) {
   const replies = turn.events.filter((e) => e.kind === "message");
-  const steps = turn.events.filter((e) => e.kind !== "message");
+  const failed = turn.events.filter((e) => e.kind === "warning" && e.ok === false);  // the step's error
+  const steps = turn.events.filter((e) => e.kind !== "message" && !failed.includes(e));
   const calls = steps.filter((e) => e.kind === "call").map((e) => e.name);
   const summary = turn.pending
     ? `Working… ${calls.length ? `called ${calls.join(", ")}` : "thinking"}`
@@ -303,6 +304,7 @@ function renderTurn(turn, node = el("li", { class: "turn" })) {
     el("div", { class: `msg agent${turn.pending ? " pending" : ""}` },
       el("span", { class: "who" }, state.agent ? state.agent.name : "agent"),
       turn.pending && !turn.events.length ? el("p", { class: "muted" }, "Thinking…") : null,
+      ...failed.map((e) => el("p", { class: "error" }, `${ICON.warning} ${e.text}`)),
       ...replies.map((e) => el("p", { class: `reply${e.stale ? " stale" : ""}`,
                                       title: e.stale ? "no longer in the agent's context (retried, popped or summarised)" : null }, e.text)),
       steps.length ? el("details", { class: "steps", open: wasOpen ? "" : null },
@@ -339,21 +341,25 @@ async function sendMessage() {
   $("messages").append(node);
   $("message").value = "";
   scrollChat();
+  let streaming = false;
+  let failure = null;
   try {
-    let failure = null;
     await streamEvents(agentPath("/messages"), { message: text, stream: true }, (kind, data) => {
+      streaming = true;
       if (kind === "step") {
         turn.events.push(data);
         renderTurn(turn, node);
         scrollChat();
         // The agent saves each inner step: show its own core memory edits as they happen.
         if (data.kind === "result" && (data.name || "").startsWith("core_memory")) refreshMemory().catch(showError);
-      } else if (kind === "error") failure = new ApiError(data.status, data);
+      } else if (kind === "error") {
+        // The step began (the message is saved), so the turn stays, with the error in it.
+        failure = new ApiError(data.status, data);
+        turn.events.push({ kind: "warning", text: failure.message, ok: false });
+      }
     });
-    if (failure) throw failure;
-    say("Reply received");
   } catch (err) {
-    if (!turn.events.length) {  // nothing happened: give the text back to retype or resend
+    if (!streaming) {  // refused before it began (busy, not found...): give the text back to resend
       node.remove();
       $("message").value = text;
     }
@@ -364,6 +370,8 @@ async function sendMessage() {
     renderTurn(turn, node);
     await refreshMemory();
   }
+  if (failure) throw failure;
+  say("Reply received");
 }
 
 async function runCommand(command) {

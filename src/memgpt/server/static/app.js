@@ -254,7 +254,9 @@ function eventsOf(m) {
   }
   if (m.role === "tool") {
     const result = parsed(m.content);
-    return [{ kind: "result", name: m.name, text: result.message ?? m.content ?? "", ok: result.status !== "Failed", stale }];
+    // {"status", "message"}: a null message (send_message's) reads as its status, as the stream shows it
+    return [{ kind: "result", name: m.name, text: result.message ?? result.status ?? m.content ?? "",
+              ok: result.status !== "Failed", stale }];
   }
   if (m.role === "user") {
     const packed = parsed(m.content);

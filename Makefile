@@ -3,6 +3,8 @@
 #               scripted stand-in LLM, create an agent, /attach the document and answer one question
 #               (in a throw-away MEMGPT_HOME, .memgpt-demo/; your ~/.memgpt is not touched)
 #   make test   install into .venv with the test extras, then run the test suite
+#   make install-browser   Debian's chromium and chromium-driver for the browser tests (as root; ~65 s)
+#   make screenshots       rerun the browser test, keeping its screenshots in docs/screenshots
 PYTHON    ?= python3
 VENV      ?= .venv
 BIN       := $(VENV)/bin
@@ -13,7 +15,7 @@ DEMO_HOME ?= .memgpt-demo
 # compiles what it imports on first use instead.
 PIP := $(BIN)/pip install -q --no-compile
 
-.PHONY: install install-dev demo test bench
+.PHONY: install install-dev install-browser demo test screenshots bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +45,16 @@ demo: install
 
 test: install-dev
 	$(BIN)/python -m pytest -q
+
+# tests/integration/test_web.py drives this chromium through Selenium (nothing downloads a browser);
+# without it those tests skip and say so.
+install-browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then echo "chromium is installed"; \
+	else apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	  chromium chromium-driver; fi
+
+screenshots: install-dev
+	MEMGPT_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/integration/test_web.py
 
 bench: install-dev
 	$(BIN)/python bench/ingest.py

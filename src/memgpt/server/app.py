@@ -18,6 +18,7 @@ import re
 import tempfile
 import threading
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -369,6 +370,7 @@ def create_app(rt: Runtime, *, lock_wait: float = 30.0, max_upload_bytes: int = 
     def get_config(svc: Service = Depends(service)) -> dict:
         return svc.get_config()
 
+    _page_routes(app, service)
     return app
 
 
@@ -415,3 +417,33 @@ def _stream(run: Any):  # noqa: ANN201 - a generator of SSE frames
     while (item := q.get()) is not end:
         kind, data = item
         yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+# the web page (issue 13) -------------------------------------------------------------------
+STATIC = Path(__file__).with_name("static")
+# The page loads nothing from elsewhere: the browser enforces it, so a stray external URL fails loudly.
+PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+               "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+def _page_routes(app: FastAPI, service: Any) -> None:
+    """``/``: one page (HTML, a script, a style sheet; no key needed, the data it fetches needs one),
+    and the two small routes only it uses."""
+    from fastapi.responses import FileResponse
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": PAGE_POLICY,
+                                                            "Cache-Control": "no-cache"})
+
+    @app.get("/api/agents/{agent}/context", tags=["memory"])
+    def context_tokens(agent: str, svc: Service = Depends(service)) -> dict:
+        return svc.context_tokens(agent)
+
+    @app.get("/api/agents/{agent}/messages/by-date", tags=["messages"])
+    def messages_by_date(agent: str, start: date, end: date, page: int = 0,
+                         svc: Service = Depends(service)) -> list[dict]:
+        return [m.to_dict() for m in svc.search_messages_by_date(agent, start, end, page=page)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -390,6 +391,27 @@ class Service:
         from memgpt.service.transfer import import_agent
 
         return import_agent(self, data, name=name)
+
+    # the web page (issue 13): the context bar and recall by date -----------------------------
+    def context_tokens(self, ref: str) -> dict[str, int]:
+        """Tokens of the agent's next request by part (``system``, ``tools``, ``messages``), with
+        ``limit`` (where summarising starts) and ``context_window``: what ``/tokens`` prints, as numbers.
+
+        Read from the last saved step without the agent's lock, so it answers while a step or a chat runs."""
+        from memgpt.agent.factory import open_agent
+
+        state = self._state(ref)
+        cfg = state.llm_config
+        llm = self._llm(model=cfg.get("model"), endpoint=cfg.get("endpoint"), provider=cfg.get("provider"),
+                        context_window=cfg.get("context_window"))
+        return open_agent(self.rt, state, llm).context_tokens()
+
+    def search_messages_by_date(self, ref: str, start: date, end: date, *, page: int = 0) -> list[MessageInfo]:
+        """The agent's conversation_search_date: messages from ``start`` through ``end`` (whole days)."""
+        if end < start:
+            raise UsageError(f"the end date {end} is before the start date {start}")
+        hits, _total = self._memory(self._state(ref)).recall_search_date(start, end, page)
+        return [message_info(m) for m in hits]
 
 
 def _check_kind(kind: str, user_added: bool = False) -> None:

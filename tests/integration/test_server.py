@@ -90,6 +90,7 @@ def test_upload_names_never_become_paths(live_server: LiveServer, tmp_path: Path
     job = _wait(c, c.post("/api/sources/uploads/upload", files=files).json()["id"])
     assert job["status"] == "done" and job["n_passages"] == 1
     assert [e["file"] for e in job["errors"]] == ["broken.pdf"]
+    assert "memgpt-upload" not in job["errors"][0]["error"] and "/0001/" not in job["errors"][0]["error"]
     assert not Path("/tmp/memgpt-escape.md").exists()
     src = c.get("/api/sources/uploads").json()
     assert src["n_documents"] == 1
@@ -107,7 +108,8 @@ def test_errors_map_to_statuses(live_server: LiveServer) -> None:
     r = c.post("/api/agents", content=b"x" * (3 * 1024 * 1024), headers={"content-type": "application/json"})
     assert r.status_code == 413
     r = c.post(f"/api/agents/{agent['id']}/messages", json={"message": ""})
-    assert r.status_code == 422  # validation: an empty message
+    assert r.status_code == 422 and r.json()["error"].startswith("message:")  # validation, in one line
+    assert c.get("/api/nothing-here").json()["error"] == "Not Found"
 
 
 def test_sse_streams_events_then_done(live_server: LiveServer) -> None:

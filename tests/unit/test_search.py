@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
@@ -83,13 +82,13 @@ def test_lexical_terms_drop_stop_words_unless_nothing_is_left() -> None:
     assert lexical_terms("  ?! ") == []
 
 
-def test_fast_for_a_hundred_candidates() -> None:
+def test_a_hundred_candidates_rank_completely_and_in_order() -> None:
+    # (How fast this is belongs to bench/search.py and bench/step.py, not to a timed test.)
     rng = np.random.default_rng(1)
     dense = [Hit(f"d{i}", float(s)) for i, s in enumerate(np.sort(rng.uniform(0, 1, 100))[::-1])]
     lexical = [Hit(f"d{i}", float(s)) for i, s in zip(rng.permutation(150)[:100], np.sort(rng.uniform(0, 20, 100))[::-1])]
     order = {f"d{i}": i for i in range(150)}
-    hybrid_rank(dense, lexical, "q", order=order)
-    t0 = time.perf_counter()
-    for _ in range(20):
-        hybrid_rank(dense, lexical, "q", order=order)
-    assert (time.perf_counter() - t0) / 20 < 0.01
+    ranked = hybrid_rank(dense, lexical, "q", order=order)
+    assert {r.id for r in ranked} == {h.id for h in dense} | {h.id for h in lexical}
+    scores = [r.score for r in ranked]
+    assert scores == sorted(scores, reverse=True)

@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, File, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from memgpt.errors import (
     AgentBusyError,
@@ -177,11 +179,18 @@ def create_app(rt: Runtime, *, lock_wait: float = 30.0, max_upload_bytes: int = 
         if not who[1]:
             raise HTTPException(403, detail="this route needs the admin key")
 
-    @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        hint = {401: "send Authorization: Bearer KEY", 403: None}.get(exc.status_code)
+    @app.exception_handler(StarletteHTTPException)  # ours and Starlette's (unknown route, wrong method)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        hint = {401: "send Authorization: Bearer KEY", 404: "see the routes at /docs"}.get(exc.status_code)
         return JSONResponse({"error": str(exc.detail), "hint": hint}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return JSONResponse({"error": f"{where or 'request'}: {first.get('msg', 'invalid request')}",
+                             "hint": "see the request schema at /docs", "kind": "UsageError"}, status_code=422)
 
     # health ---------------------------------------------------------------------------
     @app.get("/healthz", tags=["health"])

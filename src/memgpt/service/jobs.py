@@ -74,6 +74,11 @@ class JobRunner:
         self._pool.shutdown(wait=True, cancel_futures=False)
 
 
+def _shown(error: str, path: str, folder: Path | None) -> str:
+    """An error about an uploaded file, naming the file as the user sent it (not our temp path)."""
+    return error.replace(path, Path(path).name).replace(f"{folder}/", "") if folder else error
+
+
 def _run_load(service: Service, jobs: JobStore, job_id: str, source: str, files: list[Path], cleanup: Path | None,
               description: str | None) -> None:
     last = [0.0]
@@ -90,7 +95,7 @@ def _run_load(service: Service, jobs: JobStore, job_id: str, source: str, files:
     try:
         jobs.update(job_id, status="running")
         result = service.load_files(source, files, description=description, on_progress=progress)
-        errors = [{"file": Path(f.file).name, "error": f.error.replace(str(cleanup or ""), "")} for f in result.failed]
+        errors = [{"file": Path(f.file).name, "error": _shown(f.error, f.file, cleanup)} for f in result.failed]
         jobs.update(job_id, status="done", source_id=result.source.id, n_passages=result.n_passages,
                     n_documents=result.n_documents, errors=errors, done=result.n_passages, total=result.n_passages,
                     message=f"Loaded {result.n_passages} passages and {result.n_documents} documents "

@@ -89,23 +89,24 @@ class KeyStore:
     def ensure_admin(self, key: str | None) -> str | None:
         """Make ``key`` the admin key (from MEMGPT_SERVER_PASS), or create one when none exists.
 
-        Returns a newly generated key (to show once), else None.
+        Returns a newly generated key (to show once), else None. Several workers starting at once
+        on one database insert it once: the loser of the race finds the winner's row.
         """
-        with self.engine.begin() as conn:
-            if key:
-                digest = key_hash(key)
-                exists = conn.scalar(select(t.api_keys.c.id).where(t.api_keys.c.key_hash == digest,
-                                                                   t.api_keys.c.revoked_at.is_(None)))
-                if not exists:
-                    self._insert_key(conn, None, key, admin=True)
-                return None
-            live = conn.scalar(select(t.api_keys.c.id).where(t.api_keys.c.is_admin.is_(True),
-                                                             t.api_keys.c.revoked_at.is_(None)))
-            if live:
-                return None
-            generated = new_key()
-            self._insert_key(conn, None, generated, admin=True)
-            return generated
+        try:
+            with self.engine.begin() as conn:
+                if key:
+                    if conn.scalar(select(t.api_keys.c.id).where(t.api_keys.c.key_hash == key_hash(key))) is None:
+                        self._insert_key(conn, None, key, admin=True)
+                    return None
+                live = conn.scalar(select(t.api_keys.c.id).where(t.api_keys.c.is_admin.is_(True),
+                                                                 t.api_keys.c.revoked_at.is_(None)))
+                if live:
+                    return None
+                generated = new_key()
+                self._insert_key(conn, None, generated, admin=True)
+                return generated
+        except IntegrityError:
+            return None
 
     @staticmethod
     def _insert_key(conn, user_id: str | None, key: str, *, admin: bool) -> None:  # noqa: ANN001

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from memgpt.errors import StorageError, StorageLockedError
+from memgpt.errors import DiskFullError, StorageError, StorageLockedError
 from memgpt.memory.search import DEPTH, Hit, HybridParams, hybrid_rank, lexical_terms
 from memgpt.schemas import Passage, ScoredPassage
 
@@ -222,7 +222,8 @@ class MilvusArchivalStore:
         self.conn.ensure_collection(self.collection, self.dim)
         return self.conn.client
 
-    def insert(self, passages: Sequence[Passage]) -> None:
+    def insert(self, passages: Sequence[Passage], *, flush: bool = False) -> None:
+        """Write ``passages`` (all or none); ``flush`` also waits until Milvus has persisted them."""
         if not passages:
             return
         rows = [self._row(p) for p in passages]
@@ -230,10 +231,54 @@ class MilvusArchivalStore:
         try:
             for i in range(0, len(rows), 512):
                 # upsert: stable ids make a repeated insert a no-op instead of a duplicate
-                client.upsert(self.collection, rows[i:i + 512], timeout=TIMEOUT_S)
+                client.upsert(self.collection, rows[i:i + 512], timeout=self._write_timeout())
+            if flush:
+                client.flush(self.collection, timeout=self._write_timeout())
         except Exception as exc:
-            self.delete_ids([r["id"] for r in rows])  # all or none
-            raise StorageError(f"writing {len(rows)} passages to Milvus failed: {_first_line(exc)}") from exc
+            try:
+                self.delete_ids([r["id"] for r in rows])  # all or none
+            except Exception:  # noqa: BLE001 - the write's own error is the one to report
+                pass
+            raise self._write_error(len(rows), exc) from exc
+
+    def _write_timeout(self) -> float:
+        # Milvus Lite answers locally: a write that takes this long is failing (a full disk makes
+        # pymilvus retry for minutes), not queued.
+        return 15.0 if self.conn.local else TIMEOUT_S
+
+    def _write_error(self, n: int, exc: Exception) -> StorageError:
+        if self.conn.local and _disk_full(Path(self.conn.uri)):
+            return DiskFullError(f"disk full: writing {n} passages to {self.conn.uri} failed",
+                                 f"free space on the disk holding {Path(self.conn.uri).parent} and run the command again")
+        return StorageError(f"writing {n} passages to Milvus failed: {_first_line(exc)}")
+
+    def count_documents(self, user_id: str, document_ids: Sequence[str]) -> int:
+        """Rows Milvus holds for these documents (what a load confirms before recording a file)."""
+        if not document_ids:
+            return 0
+        expr = f"user_id == {_literal(user_id)} and document_id in {_literal(list(document_ids))}"
+        res = self._client.query(self.collection, filter=expr, output_fields=["count(*)"], timeout=TIMEOUT_S)
+        return int(res[0]["count(*)"]) if res else 0
+
+    def delete_documents(self, user_id: str, document_ids: Sequence[str]) -> None:
+        if document_ids:
+            expr = f"user_id == {_literal(user_id)} and document_id in {_literal(list(document_ids))}"
+            self._client.delete(self.collection, filter=expr, timeout=TIMEOUT_S)
+
+    def ids_in_scope(self, scope: Scope) -> set[str]:
+        """Every passage id in ``scope`` (for consistency checks; pages through the whole scope)."""
+        expr, params = self._filter(scope)
+        if expr is None:
+            return set()
+        it = self._client.query_iterator(self.collection, batch_size=4096, output_fields=["id"],
+                                         timeout=TIMEOUT_S, filter=expr.format(**{k: _literal(v) for k, v in params.items()}))
+        out: set[str] = set()
+        try:
+            while batch := it.next():
+                out.update(r["id"] for r in batch)
+        finally:
+            it.close()
+        return out
 
     def _row(self, p: Passage) -> dict[str, Any]:
         vec = np.asarray(p.embedding, dtype=np.float32)
@@ -417,6 +462,17 @@ def _lite_file_locked(path: Path) -> bool:
             return True
         fcntl.lockf(fh, fcntl.LOCK_UN)
     return False
+
+
+def _disk_full(path: Path, need: int = 1 << 20) -> bool:
+    """Whether the file system holding ``path`` has (almost) no room left for writes."""
+    import os
+
+    try:
+        st = os.statvfs(path.parent if not path.is_dir() else path)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < need
 
 
 def _first_line(exc: Exception) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, insert, inspect, select
+from sqlalchemy import Engine, Table, create_engine, event, insert, inspect, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from memgpt.errors import StorageError
@@ -70,6 +71,35 @@ def migrate(engine: Engine) -> list[int]:
                 version=version, name=name, applied_at=datetime.now(timezone.utc)))
             applied.append(version)
     return applied
+
+
+def insert_ignoring(conn: Connection, table: Table, rows: list[dict]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING; returns how many rows this call inserted."""
+    if not rows:
+        return 0
+    stmt = _dialect_insert(conn, table).on_conflict_do_nothing()
+    return sum(conn.execute(stmt, row).rowcount for row in rows)
+
+
+def upsert(conn: Connection, table: Table, rows: list[dict], keys: list[str]) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE: never delete-and-reinsert (a concurrent writer's insert
+    of the same key would fail on the primary key)."""
+    if not rows:
+        return
+    stmt = _dialect_insert(conn, table)
+    stmt = stmt.on_conflict_do_update(index_elements=keys,
+                                      set_={c: stmt.excluded[c] for c in rows[0] if c not in keys})
+    conn.execute(stmt, rows)
+
+
+def _dialect_insert(conn: Connection, table: Table):  # noqa: ANN202 - a dialect Insert
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 def table_names(engine: Engine) -> list[str]:

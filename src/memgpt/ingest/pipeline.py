@@ -24,6 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from memgpt import faults
 from memgpt.errors import ConfigError, EmbeddingMismatchError, InputFileError, MemGPTError, StorageError
 from memgpt.ingest.chunking import chunk_text
 from memgpt.ingest.readers import read_file
@@ -82,8 +83,9 @@ def load_files(rt: Runtime, name: str, files: Sequence[Path], *, description: st
                say: Callable[[str], None] = _say, keep_versions: bool = False) -> LoadReport:
     """Load ``files`` into the source ``name`` (created if new, appended to if not).
 
-    A source this call created is removed again if nothing ends up loaded into it (a failed or
-    interrupted first load leaves no empty source behind).
+    A source whose first load failed or was interrupted holds no loaded document: listings and
+    pickers leave it out (deleting it here could pull it from under a concurrent load of the same
+    name); the next load reuses it and ``memgpt doctor --repair`` removes it.
     """
     from tqdm import tqdm
 
@@ -91,7 +93,6 @@ def load_files(rt: Runtime, name: str, files: Sequence[Path], *, description: st
     chunk_size = chunk_size or settings.chunk_size
     chunk_overlap = settings.chunk_overlap if chunk_overlap is None else chunk_overlap
     check_chunking(chunk_size, chunk_overlap)
-    existed = rt.metadata.find_source(rt.user.id, name) is not None
     source = get_or_create_source(rt, name, description)
     archival = rt.archival(source.embedding_model, source.embedding_dim)
     claim = claim_token()
@@ -136,8 +137,6 @@ def load_files(rt: Runtime, name: str, files: Sequence[Path], *, description: st
                 report.n_documents += len(f.documents)
     finally:
         _release_unfinished(rt, archival, pending, claim)
-        if not existed and rt.metadata.count_documents(source.id) == 0:
-            rt.metadata.delete_source(source.id)
     return report
 
 
@@ -297,7 +296,9 @@ def _claim(rt: Runtime, archival, docs: list[Document], digest: str, claim: str)
 def _write_file(rt: Runtime, archival, f: _File, claim: str, keep_versions: bool) -> None:  # noqa: ANN001
     """Milvus first (confirmed by a flush and a count), then the SQL rows that mark the file loaded."""
     ids = [d.id for d in f.documents]
+    faults.point("load:before-milvus")
     archival.insert(f.passages, flush=True)
+    faults.point("load:after-milvus")
     have = archival.count_documents(rt.user.id, ids)
     if have != len(f.passages):
         archival.delete_ids([p.id for p in f.passages])
@@ -309,6 +310,7 @@ def _write_file(rt: Runtime, archival, f: _File, claim: str, keep_versions: bool
     except Exception as exc:
         raise StorageError(f"recording {f.path.name} in the metadata database failed: {_first_line(exc)}") from exc
     f.done = True
+    faults.point("load:after-sql")
     if not keep_versions:
         _drop_older_versions(rt, archival, f)
 

@@ -63,13 +63,14 @@ class MetadataStore:
     # sources -------------------------------------------------------------
     def create_source(self, user_id: str, name: str, embedding_model: str, embedding_dim: int,
                       description: str | None = None) -> Source:
+        """A new source; if another process created one of this name a moment ago, that one."""
         src = Source(id=new_id("source"), user_id=user_id, name=name, embedding_model=embedding_model,
                      embedding_dim=embedding_dim, description=description)
         with self.engine.begin() as conn:
-            conn.execute(insert(t.sources).values(
+            won = insert_ignoring(conn, t.sources, [dict(
                 id=src.id, user_id=user_id, name=name, description=description,
-                embedding_model=embedding_model, embedding_dim=embedding_dim, created_at=src.created_at))
-        return src
+                embedding_model=embedding_model, embedding_dim=embedding_dim, created_at=src.created_at)])
+        return src if won else self.get_source(user_id, name)
 
     def find_source(self, user_id: str, name: str) -> Source | None:
         with self.engine.connect() as conn:
@@ -88,7 +89,9 @@ class MetadataStore:
             row = conn.execute(select(t.sources).where(t.sources.c.id == source_id)).first()
         return _source(row) if row else None
 
-    def list_sources(self, user_id: str) -> list[SourceStats]:
+    def list_sources(self, user_id: str, include_empty: bool = False) -> list[SourceStats]:
+        """Sources with their loaded documents and passages. A source without one loaded document
+        (its first load failed, was interrupted, or is still running) is left out unless asked for."""
         n_docs = (select(t.documents.c.source_id, func.count().label("n"))
                   .where(t.documents.c.load_state == LOADED).group_by(t.documents.c.source_id).subquery())
         n_pass = (select(t.passages.c.source_id, func.count().label("n"))
@@ -99,7 +102,8 @@ class MetadataStore:
                  .where(t.sources.c.user_id == user_id)
                  .order_by(t.sources.c.created_at))
         with self.engine.connect() as conn:
-            return [SourceStats(_source(r), r.n_docs or 0, r.n_pass or 0) for r in conn.execute(query)]
+            stats = [SourceStats(_source(r), r.n_docs or 0, r.n_pass or 0) for r in conn.execute(query)]
+        return [s for s in stats if include_empty or s.n_documents]
 
     def delete_source(self, source_id: str) -> None:
         with self.engine.begin() as conn:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,13 +30,33 @@ def open_engine(url: str) -> Engine:
                 "for PostgreSQL install the driver: pip install 'memgpt[postgres]'",
             ) from exc
     try:
-        migrate(engine)
+        with _migration_lock(url):
+            migrate(engine)
     except OperationalError as exc:
         raise StorageError(
             f"cannot open metadata database {_redact(url)}: {str(exc.orig).strip().splitlines()[0]}",
             "check the URL with: memgpt configure --metadata-uri URL",
         ) from exc
     return engine
+
+
+@contextmanager
+def _migration_lock(url: str) -> Iterator[None]:
+    """Serialise first starts on one SQLite file across processes (PostgreSQL takes an advisory
+    lock in ``migrate``): SQLite runs DDL outside a transaction, so two processes creating the
+    tables at once would both try, and the second would fail on "table already exists"."""
+    if not url.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    lock = Path(url.removeprefix("sqlite:///") + ".migrate-lock")
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
@@ -77,8 +99,9 @@ def insert_ignoring(conn: Connection, table: Table, rows: list[dict]) -> int:
     """INSERT … ON CONFLICT DO NOTHING; returns how many rows this call inserted."""
     if not rows:
         return 0
-    stmt = _dialect_insert(conn, table).on_conflict_do_nothing()
-    return sum(conn.execute(stmt, row).rowcount for row in rows)
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT.
+    stmt = _dialect_insert(conn, table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return sum(len(conn.execute(stmt, row).all()) for row in rows)
 
 
 def upsert(conn: Connection, table: Table, rows: list[dict], keys: list[str]) -> None:

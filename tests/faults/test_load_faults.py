@@ -1,0 +1,61 @@
+"""``memgpt load`` under duplicates, races and kills: SQL and Milvus agree exactly afterwards."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from faultkit import ledger, memgpt, memgpt_bg, text_file
+
+
+def test_identical_files_in_one_load_are_stored_once(fhome: Path, tmp_path: Path) -> None:
+    a = text_file(tmp_path / "a.txt", seed=1)
+    b = tmp_path / "b.txt"
+    shutil.copy(a, b)  # same content, another name
+    c = text_file(tmp_path / "c.txt", seed=2)
+    res = memgpt(fhome, "load", "directory", "--name", "docs", "--no-progress", "--input-files", str(a), str(b), str(c))
+    assert res.returncode == 0, res.stderr
+    assert "same content as" in res.stderr and "Traceback" not in res.stderr
+    first = ledger(fhome, "docs")
+    assert first.agree() and first.sql_passages and first.loaded_documents == 2
+    n = len(first.sql_passages)
+    assert res.stdout.strip().splitlines()[-1] == f"Loaded {n} passages and 2 documents from docs"
+
+    again = memgpt(fhome, "load", "directory", "--name", "docs", "--no-progress", "--input-files", str(b), str(a))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip().splitlines()[-1] == "Loaded 0 passages and 0 documents from docs"
+    assert ledger(fhome, "docs") == first
+
+
+def test_two_loads_of_one_file_at_once_store_it_once(any_home: Path, tmp_path: Path) -> None:
+    files = [str(text_file(tmp_path / f"f{i}.txt", seed=10 + i)) for i in range(3)]
+    procs = [memgpt_bg(any_home, "load", "directory", "--name", "docs", "--no-progress", "--input-files", *files)
+             for _ in range(2)]
+    results = [(p.wait(timeout=180), *p.communicate()) for p in procs]
+    for code, _out, err in results:
+        assert code in (0, 5), err  # 5: the other process holds the Milvus Lite file ("in use")
+        assert "Traceback" not in err and "damaged" not in err
+        if code == 5:
+            assert "in use" in err
+    assert any(code == 0 for code, _, _ in results), results
+    after = ledger(any_home, "docs")
+    assert after.agree() and after.loaded_documents == 3, results
+    # Loading once more changes nothing: every file is recorded as loaded, with all of its rows.
+    res = memgpt(any_home, "load", "directory", "--name", "docs", "--no-progress", "--input-files", *files)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "Loaded 0 passages and 0 documents from docs"
+    assert ledger(any_home, "docs") == after
+
+
+@pytest.mark.parametrize("point", ["load:before-milvus", "load:after-milvus", "load:after-sql"])
+def test_a_load_killed_between_writes_is_healed_by_the_next(fhome: Path, tmp_path: Path, point: str) -> None:
+    files = [str(text_file(tmp_path / f"k{i}.txt", seed=20 + i)) for i in range(2)]
+    killed = memgpt(fhome, "load", "directory", "--name", "docs", "--no-progress", "--input-files", *files,
+                    MEMGPT_FAULT_KILL=point)
+    assert killed.returncode == -9
+    res = memgpt(fhome, "load", "directory", "--name", "docs", "--no-progress", "--input-files", *files)
+    assert res.returncode == 0, res.stderr
+    after = ledger(fhome, "docs")
+    assert after.agree() and after.loaded_documents == 2 and after.sql_passages

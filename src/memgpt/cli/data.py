@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from memgpt.config import load_settings
-from memgpt.errors import ConfigError, InputFileError, NotFoundError
+from memgpt.errors import ConfigError, InputFileError, NotFoundError, StorageError
 from memgpt.runtime import Runtime
 
 
@@ -51,6 +51,8 @@ def load(args: argparse.Namespace) -> int:
     finally:
         rt.close()
     print(f"Loaded {report.n_passages} passages and {report.n_documents} documents from {args.name}")
+    if report.storage_failed:
+        return StorageError.exit_code
     return InputFileError.exit_code if report.failed else 0
 
 

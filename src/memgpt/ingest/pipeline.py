@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memgpt import faults
-from memgpt.errors import ConfigError, EmbeddingMismatchError, InputFileError, MemGPTError, StorageError
+from memgpt.errors import ConfigError, DiskFullError, EmbeddingMismatchError, InputFileError, MemGPTError, StorageError
 from memgpt.ingest.chunking import chunk_text
 from memgpt.ingest.readers import read_file
 from memgpt.runtime import Runtime
@@ -43,6 +43,7 @@ class LoadReport:
     n_documents: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why): already loaded
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    storage_failed: bool = False  # a store refused a write (exit 5 rather than 4)
 
 
 @dataclass
@@ -96,6 +97,7 @@ def load_files(rt: Runtime, name: str, files: Sequence[Path], *, description: st
     source = get_or_create_source(rt, name, description)
     archival = rt.archival(source.embedding_model, source.embedding_dim)
     claim = claim_token()
+    full: list[DiskFullError] = []  # set by the first write that finds the disk full; later files are not tried
     report = LoadReport(source=source)
     pending: list[_File] = []
     try:
@@ -122,13 +124,14 @@ def load_files(rt: Runtime, name: str, files: Sequence[Path], *, description: st
                     f.embedded += 1
                 while done_files < len(pending) and pending[done_files].embedded == len(pending[done_files].passages):
                     f = pending[done_files]
-                    writes.append(writer.submit(_write_file, rt, archival, f, claim, keep_versions))
+                    writes.append(writer.submit(_write_file, rt, archival, f, claim, keep_versions, full))
                     done_files += 1
             bar.close()
             for f, fut in zip(pending, writes, strict=True):
                 try:
                     fut.result()
                 except MemGPTError as exc:
+                    report.storage_failed |= isinstance(exc, StorageError)
                     report.failed.append((str(f.path), exc.one_line()))
                     say(f"Failed {f.path}: {exc.one_line()}")
                     continue
@@ -191,9 +194,9 @@ def _release_unfinished(rt: Runtime, archival, pending: list[_File], claim: str)
         ids = [d.id for d in f.documents]
         try:
             archival.delete_ids([p.id for p in f.passages])
-        except Exception:  # noqa: BLE001 - the claim stays; the next load or doctor heals it
+            rt.metadata.release_documents(ids, claim)
+        except Exception:  # noqa: BLE001 - the claim stays, dead with this process; the next load heals it
             continue
-        rt.metadata.release_documents(ids, claim)
 
 
 def _read_all(rt: Runtime, source: Source, files: Sequence[Path], chunk_size: int, chunk_overlap: int,
@@ -293,11 +296,18 @@ def _claim(rt: Runtime, archival, docs: list[Document], digest: str, claim: str)
     return None
 
 
-def _write_file(rt: Runtime, archival, f: _File, claim: str, keep_versions: bool) -> None:  # noqa: ANN001
+def _write_file(rt: Runtime, archival, f: _File, claim: str, keep_versions: bool,  # noqa: ANN001
+                full: list[DiskFullError]) -> None:
     """Milvus first (confirmed by a flush and a count), then the SQL rows that mark the file loaded."""
+    if full:
+        raise DiskFullError(f"disk full: {f.path.name} not written to {rt.settings.home}", full[0].hint)
     ids = [d.id for d in f.documents]
     faults.point("load:before-milvus")
-    archival.insert(f.passages, flush=True)
+    try:
+        archival.insert(f.passages, flush=True)
+    except DiskFullError as exc:
+        full.append(exc)
+        raise
     faults.point("load:after-milvus")
     have = archival.count_documents(rt.user.id, ids)
     if have != len(f.passages):
@@ -308,6 +318,11 @@ def _write_file(rt: Runtime, archival, f: _File, claim: str, keep_versions: bool
     except MemGPTError:
         raise
     except Exception as exc:
+        archival.delete_ids([p.id for p in f.passages])
+        if _disk_full_sql(exc):
+            full.append(DiskFullError(f"disk full: recording {f.path.name} in {rt.settings.home} failed",
+                                      "free space on that disk and run the command again"))
+            raise full[-1] from exc
         raise StorageError(f"recording {f.path.name} in the metadata database failed: {_first_line(exc)}") from exc
     f.done = True
     faults.point("load:after-sql")
@@ -324,6 +339,11 @@ def _drop_older_versions(rt: Runtime, archival, f: _File) -> None:  # noqa: ANN0
     if old:
         archival.delete_documents(rt.user.id, old)
         rt.metadata.delete_documents(old)
+
+
+def _disk_full_sql(exc: Exception) -> bool:
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return "disk is full" in text or "no space left" in text or "could not extend file" in text
 
 
 def _first_line(exc: Exception) -> str:

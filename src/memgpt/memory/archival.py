@@ -31,7 +31,9 @@ from memgpt.errors import DiskFullError, StorageError, StorageLockedError
 from memgpt.memory.search import DEPTH, Hit, HybridParams, hybrid_rank, lexical_terms
 from memgpt.schemas import Passage, ScoredPassage
 
-TIMEOUT_S = 60.0  # bounds pymilvus's own retry loop (it would otherwise retry 75 times)
+# Bounds pymilvus's own retry loop, which only honours a timeout given as an int (a float is
+# ignored there and it retries 75 times, minutes against a full disk).
+TIMEOUT_S = 60
 MAX_TEXT_BYTES = 65_535
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _SHARED: dict[tuple[str, str | None, str | None], list[Any]] = {}  # key -> [client, users, templates]
@@ -111,9 +113,12 @@ class MilvusConnection:
 
     def _open(self) -> Any:
         warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-        for name in ("pymilvus", "milvus_lite"):
-            logging.getLogger(name).setLevel(logging.CRITICAL)
         from pymilvus import MilvusClient
+
+        # After the import: pymilvus configures its loggers when imported. Its errors reach the
+        # user as one line each, not as log records.
+        for name in ("pymilvus", "pymilvus.decorators", "milvus_lite"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
         kwargs: dict[str, Any] = {"uri": self.uri, "timeout": TIMEOUT_S}
         if self.local:
@@ -231,25 +236,25 @@ class MilvusArchivalStore:
         try:
             for i in range(0, len(rows), 512):
                 # upsert: stable ids make a repeated insert a no-op instead of a duplicate
-                client.upsert(self.collection, rows[i:i + 512], timeout=self._write_timeout())
+                client.upsert(self.collection, rows[i:i + 512], **self._write_limits())
             if flush:
-                client.flush(self.collection, timeout=self._write_timeout())
+                client.flush(self.collection, **self._write_limits())
         except Exception as exc:
             try:
-                self.delete_ids([r["id"] for r in rows])  # all or none
+                client.delete(self.collection, ids=[r["id"] for r in rows], **self._write_limits())  # all or none
             except Exception:  # noqa: BLE001 - the write's own error is the one to report
                 pass
             raise self._write_error(len(rows), exc) from exc
 
-    def _write_timeout(self) -> float:
-        # Milvus Lite answers locally: a write that takes this long is failing (a full disk makes
-        # pymilvus retry for minutes), not queued.
-        return 15.0 if self.conn.local else TIMEOUT_S
+    def _write_limits(self) -> dict[str, Any]:
+        # Milvus Lite answers locally: a failing write (a full disk) is not helped by retrying,
+        # so three quick tries; a server gets pymilvus's retries within TIMEOUT_S.
+        return {"timeout": float(TIMEOUT_S), "retry_times": 3} if self.conn.local else {"timeout": TIMEOUT_S}
 
     def _write_error(self, n: int, exc: Exception) -> StorageError:
         if self.conn.local and _disk_full(Path(self.conn.uri)):
             return DiskFullError(f"disk full: writing {n} passages to {self.conn.uri} failed",
-                                 f"free space on the disk holding {Path(self.conn.uri).parent} and run the command again")
+                                 "free space on that disk and run the command again")
         return StorageError(f"writing {n} passages to Milvus failed: {_first_line(exc)}")
 
     def count_documents(self, user_id: str, document_ids: Sequence[str]) -> int:

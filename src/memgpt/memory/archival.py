@@ -139,16 +139,7 @@ class MilvusConnection:
 
     def _open_error(self, exc: Exception | None, locked: bool = False) -> StorageError:
         if self.local:
-            path = Path(self.uri)
-            if locked:
-                return StorageLockedError(
-                    f"Milvus Lite file {path} is in use by another process (Milvus Lite allows one process per file)",
-                    "close the other memgpt process, or use a Milvus server: memgpt configure --milvus-uri http://HOST:19530",
-                )
-            return StorageError(
-                f"cannot open Milvus Lite file {path}: not a Milvus Lite database, or damaged",
-                "move it aside to start empty, or point elsewhere: memgpt configure --milvus-uri PATH",
-            )
+            return lite_open_error(Path(self.uri), exc, locked=locked)
         detail = str(getattr(exc, "message", "") or exc).strip().splitlines()
         return StorageError(
             f"cannot reach Milvus at {self.uri}: {detail[0] if detail else type(exc).__name__}",
@@ -441,6 +432,56 @@ def _supports_templates(client: Any) -> bool:
         return False
     m = re.search(r"(\d+)\.(\d+)", version)
     return bool(m) and (int(m.group(1)), int(m.group(2))) >= (2, 5)
+
+
+def lite_open_error(path: Path, exc: Exception | None, *, locked: bool = False,
+                    wait_s: float = 2.0) -> StorageError:
+    """Why a Milvus Lite file did not open, claiming damage only when a check proves it.
+
+    Two processes starting at once can each see the other's half-made lock and fail inside
+    milvus-lite with a generic error; telling them to move a healthy archive aside would be the
+    worst advice. So: a lock held now (or within ``wait_s``) means "in use"; a file that is not
+    SQLite (Milvus Lite's format) is "not a Milvus Lite database"; one that fails SQLite's own
+    integrity check is "damaged"; anything else is reported as it is, with the file called intact.
+    """
+    import sqlite3
+    import time
+
+    in_use = StorageLockedError(
+        f"Milvus Lite file {path} is in use by another process (Milvus Lite allows one process per file)",
+        "close the other memgpt process, or use a Milvus server: memgpt configure --milvus-uri http://HOST:19530",
+    )
+    deadline = time.monotonic() + wait_s
+    while True:
+        if locked or _lite_file_locked(path):
+            return in_use
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    aside = "move it aside to start empty, or point elsewhere: memgpt configure --milvus-uri PATH"
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(16)
+    except FileNotFoundError:
+        header = None
+    except OSError as exc2:
+        return StorageError(f"cannot read Milvus Lite file {path}: {exc2.strerror or exc2}", "check its permissions")
+    if header is not None and header and header != b"SQLite format 3\x00":
+        return StorageError(f"cannot open Milvus Lite file {path}: not a Milvus Lite database", aside)
+    if header:
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+            try:
+                verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as exc2:
+            verdict = str(exc2)
+        if verdict != "ok":
+            return StorageError(f"cannot open Milvus Lite file {path}: damaged ({verdict})", aside)
+    why = _first_line(exc) if exc is not None else "the engine did not start"
+    return StorageError(f"cannot open Milvus Lite file {path}: {why} (the file itself is intact)",
+                        "if another memgpt process was starting, run the command again")
 
 
 def _lite_file_locked(path: Path) -> bool:

@@ -168,7 +168,8 @@ class Agent:
         return again
 
     def _complete(self) -> ChatResponse:
-        request = ChatRequest(messages=[self.system_message(), *self.messages], tools=self.tools.schemas())
+        request = ChatRequest(messages=[self.system_message(), *(self.budget.view(m) for m in self.messages)],
+                              tools=self.tools.schemas())
         return self.llm.complete(request)
 
     def _no_tool_reply(self, assistant: Message) -> bool:
@@ -222,7 +223,7 @@ class Agent:
         """Tokens of the system message and tool schemas, counted in parts: the prompt (cached; it
         rarely changes) and the memory section (small; it changes every step)."""
         memory = render_memory(self.state, self._archival_count(), self.memory.recall_count())
-        return (self.budget.text(self.state.system_prompt.replace("{memory}", "")) + self.budget.counter.count(memory)
+        return (self.budget.text(self.state.system_prompt.replace("{memory}", "")) + self.budget.count(memory)
                 + self.budget.tools(self.tools.schemas()))
 
     def _fit(self) -> None:

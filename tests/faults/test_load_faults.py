@@ -59,3 +59,23 @@ def test_a_load_killed_between_writes_is_healed_by_the_next(fhome: Path, tmp_pat
     assert res.returncode == 0, res.stderr
     after = ledger(fhome, "docs")
     assert after.agree() and after.loaded_documents == 2 and after.sql_passages
+
+
+def test_doctor_reports_an_interrupted_load_and_repairs_it(fhome: Path, tmp_path: Path) -> None:
+    files = [str(text_file(tmp_path / f"d{i}.txt", seed=30 + i)) for i in range(2)]
+    assert memgpt(fhome, "load", "directory", "--name", "docs", "--no-progress", "--input-files", files[0]).returncode == 0
+    healthy = memgpt(fhome, "doctor")
+    assert healthy.returncode == 0 and "agree" in healthy.stdout, healthy.stderr
+    killed = memgpt(fhome, "load", "directory", "--name", "docs", "--no-progress", "--input-files", files[1],
+                    MEMGPT_FAULT_KILL="load:after-milvus")
+    assert killed.returncode == -9
+    assert not ledger(fhome, "docs").agree()  # Milvus holds the second file's rows, SQL only its claim
+
+    found = memgpt(fhome, "doctor")
+    assert found.returncode == 1
+    assert "d1.txt: a load was interrupted" in found.stdout and "to repair" in found.stdout
+    fixed = memgpt(fhome, "doctor", "--repair")
+    assert "repaired" in fixed.stdout and "needs loading again" in fixed.stdout, fixed.stdout
+    after = ledger(fhome, "docs")
+    assert after.agree() and after.loaded_documents == 1
+    assert memgpt(fhome, "doctor").returncode == 0

@@ -151,3 +151,18 @@ def add(args: argparse.Namespace) -> int:
         rt.close()
     print(f"Saved {args.what} {args.name!r}.")
     return 0
+
+
+def doctor(args: argparse.Namespace) -> int:
+    from memgpt.maintenance import check
+
+    rt = Runtime(load_settings())
+    try:
+        findings = check(rt, repair=args.repair)
+    finally:
+        rt.close()
+    for f in findings:
+        print(f.line())
+    if not findings:
+        print("SQL and Milvus agree for every source and agent.")
+    return 1 if any(not f.repaired for f in findings) else 0

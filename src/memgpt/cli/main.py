@@ -104,6 +104,13 @@ def _list_delete_add_parsers(sub: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="the text")
     src.add_argument("-f", "--file", help="read the text from a file")
+    p = sub.add_parser("doctor", help="compare SQL with Milvus for every source and agent; --repair fixes differences",
+                       description="Lists every difference between what SQL records and what Milvus holds "
+                                   "(interrupted loads, missing or stray passages, empty sources). Exit codes: "
+                                   "0 everything agrees (or was repaired), 1 differences remain, 5 a store cannot "
+                                   "be opened.")
+    p.add_argument("--repair", action="store_true",
+                   help="remove partial and stray rows (files to load again are listed)")
     sub.add_parser("version", help="print the version")
 
 
@@ -164,4 +171,5 @@ def _dispatch(args: argparse.Namespace) -> int | None:
         return run(args)
     from memgpt.cli import data
 
-    return {"load": data.load, "list": data.list_, "delete": data.delete, "add": data.add}[args.command](args)
+    return {"load": data.load, "list": data.list_, "delete": data.delete, "add": data.add,
+            "doctor": data.doctor}[args.command](args)

@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -261,20 +261,16 @@ class MilvusArchivalStore:
             expr = f"user_id == {_literal(user_id)} and document_id in {_literal(list(document_ids))}"
             self._client.delete(self.collection, filter=expr, timeout=TIMEOUT_S)
 
-    def ids_in_scope(self, scope: Scope) -> set[str]:
-        """Every passage id in ``scope`` (for consistency checks; pages through the whole scope)."""
-        expr, params = self._filter(scope)
-        if expr is None:
-            return set()
-        it = self._client.query_iterator(self.collection, batch_size=4096, output_fields=["id"],
-                                         timeout=TIMEOUT_S, filter=expr.format(**{k: _literal(v) for k, v in params.items()}))
-        out: set[str] = set()
+    def scan_user(self, user_id: str) -> Iterator[dict[str, str]]:
+        """Every row of a user (id, agent_id, source_id, document_id), for consistency checks."""
+        it = self._client.query_iterator(self.collection, batch_size=4096, timeout=TIMEOUT_S,
+                                         output_fields=["id", "agent_id", "source_id", "document_id"],
+                                         filter=f"user_id == {_literal(user_id)}")
         try:
             while batch := it.next():
-                out.update(r["id"] for r in batch)
+                yield from batch
         finally:
             it.close()
-        return out
 
     def _row(self, p: Passage) -> dict[str, Any]:
         vec = np.asarray(p.embedding, dtype=np.float32)

@@ -206,6 +206,13 @@ class MetadataStore:
         with self.engine.connect() as conn:
             return [DocumentRow(r.id, r.file_path, r.content_hash, r.load_state, r.n or 0) for r in conn.execute(query)]
 
+    def passage_documents(self, source_id: str) -> dict[str, str]:
+        """Passage id -> document id of every passage row of a source."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.passages.c.id, t.passages.c.document_id)
+                                .where(t.passages.c.source_id == source_id))
+            return {r.id: r.document_id or "" for r in rows}
+
     def delete_documents(self, ids: Sequence[str]) -> None:
         if not ids:
             return

@@ -29,7 +29,7 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
 
 
 def load(args: argparse.Namespace) -> int:
-    from memgpt.ingest.pipeline import load_files
+    from memgpt.ingest.pipeline import check_chunking, check_input_files, load_files
     from memgpt.ingest.readers import collect_files
 
     if not args.input_dir and not args.input_files:
@@ -38,18 +38,27 @@ def load(args: argparse.Namespace) -> int:
         raise ConfigError("give either --input-dir or --input-files, not both")
     exts = [e.strip() if e.strip().startswith(".") else f".{e.strip()}"
             for e in args.extensions.split(",")] if args.extensions else None
+    named, unusable = check_input_files(args.input_files or [])
+    for path, why in unusable:
+        print(f"Skipped {why}", file=sys.stderr)
+    settings = load_settings()
+    check_chunking(settings.chunk_size if args.chunk_size is None else args.chunk_size,
+                   settings.chunk_overlap if args.chunk_overlap is None else args.chunk_overlap)
     files = collect_files(input_dir=Path(args.input_dir) if args.input_dir else None,
-                          input_files=[Path(f) for f in args.input_files] if args.input_files else None,
-                          recursive=args.recursive, extensions=exts)
+                          input_files=named or None, recursive=args.recursive, extensions=exts)
     if not files:
+        if unusable:
+            raise InputFileError("none of the --input-files can be loaded", "check the paths above")
         raise InputFileError(f"no loadable files in {args.input_dir}",
                              "check the folder, --recursive, or --extensions")
-    rt = Runtime(load_settings())
+    rt = Runtime(settings)
     try:
         report = load_files(rt, args.name, files, description=args.description, chunk_size=args.chunk_size,
-                            chunk_overlap=args.chunk_overlap, progress=not args.no_progress)
+                            chunk_overlap=args.chunk_overlap, progress=not args.no_progress,
+                            keep_versions=args.keep_versions)
     finally:
         rt.close()
+    report.failed[:0] = unusable
     print(f"Loaded {report.n_passages} passages and {report.n_documents} documents from {args.name}")
     if report.storage_failed:
         return StorageError.exit_code

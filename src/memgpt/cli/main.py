@@ -71,6 +71,8 @@ def _load_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--description", metavar="TEXT", help="what the source holds")
     d.add_argument("--chunk-size", type=int, metavar="TOKENS", help="passage size in tokens (default from config)")
     d.add_argument("--chunk-overlap", type=int, metavar="TOKENS", help="tokens shared by neighbouring passages")
+    d.add_argument("--keep-versions", action="store_true",
+                   help="keep the passages of an earlier version of a changed file (default: replace them)")
     d.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 

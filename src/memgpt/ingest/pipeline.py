@@ -91,7 +91,7 @@ def load_files(rt: Runtime, name: str, files: Sequence[Path], *, description: st
     from tqdm import tqdm
 
     settings = rt.settings
-    chunk_size = chunk_size or settings.chunk_size
+    chunk_size = settings.chunk_size if chunk_size is None else chunk_size
     chunk_overlap = settings.chunk_overlap if chunk_overlap is None else chunk_overlap
     check_chunking(chunk_size, chunk_overlap)
     source = get_or_create_source(rt, name, description)
@@ -258,12 +258,30 @@ def _read_all(rt: Runtime, source: Source, files: Sequence[Path], chunk_size: in
         pending.append(_File(path, digest, docs, passages, counter.count_batch([p.text for p in passages])))
 
 
+def check_input_files(paths: Sequence[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Split named input files into loadable paths and (path, reason) for the ones that cannot be:
+    a missing path or a pipe does not stop the others from loading."""
+    ok: list[Path] = []
+    bad: list[tuple[str, str]] = []
+    for raw in paths:
+        p = Path(raw).expanduser()
+        try:
+            if not p.is_dir():
+                _check_regular(p)
+            ok.append(p)
+        except InputFileError as exc:
+            bad.append((raw, exc.one_line()))
+    return ok, bad
+
+
 def _check_regular(path: Path) -> None:
     """Refuse FIFOs, devices and sockets: reading one can block forever."""
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
         raise InputFileError(f"{path}: no such file", "check the path") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot access the file ({exc.strerror or exc})") from None
     if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
         raise InputFileError(f"{path}: not a regular file (a pipe, device or socket)", "load regular files only")
 

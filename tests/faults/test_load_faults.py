@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,26 @@ def test_doctor_reports_an_interrupted_load_and_repairs_it(fhome: Path, tmp_path
     after = ledger(fhome, "docs")
     assert after.agree() and after.loaded_documents == 1
     assert memgpt(fhome, "doctor").returncode == 0
+
+
+def test_ctrl_c_during_embedding_stops_the_load_and_leaves_no_claim(fhome: Path, tmp_path: Path) -> None:
+    docs = tmp_path / "many"
+    docs.mkdir()
+    for i in range(6):
+        text_file(docs / f"m{i:02d}.txt", seed=40 + i, n_words=1200)
+    proc = memgpt_bg(fhome, "load", "directory", "--name", "docs", "--input-dir", str(docs))
+    seen = ""
+    while "Embedding passages" not in seen:  # the bar is drawn once the first batch is under way
+        ch = proc.stderr.read(1)
+        assert ch, seen
+        seen += ch
+    proc.send_signal(signal.SIGINT)
+    # A guard, not a timing assert: Ctrl-C lands between two embedding batches.
+    code = proc.wait(timeout=60)
+    assert code == 130, seen + proc.stderr.read()
+    after = ledger(fhome, "docs")
+    assert after.agree() and after.claimed_documents == 0
+    res = memgpt(fhome, "load", "directory", "--name", "docs", "--no-progress", "--input-dir", str(docs))
+    assert res.returncode == 0, res.stderr
+    done = ledger(fhome, "docs")
+    assert done.agree() and done.loaded_documents == 6

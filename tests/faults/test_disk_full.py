@@ -54,3 +54,49 @@ def test_a_full_disk_fails_fast_in_one_line_and_a_reload_completes(small_disk: P
     done = ledger(home, "docs")
     assert done.agree() and done.loaded_documents == 40
     assert full.sql_passages < done.sql_passages
+
+
+def _fill(disk: Path) -> Path:
+    """Fill ``disk`` to the last block (ENOSPC is what stops the write)."""
+    filler = disk / "filler"
+    with open(filler, "wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_in_a_step_fails_in_one_line_and_loses_nothing(small_disk: Path, fake_llm) -> None:  # noqa: ANN001
+    from memgpt.agent import factory
+    from memgpt.config import Settings
+    from memgpt.errors import DiskFullError
+    from memgpt.llm.openai_client import OpenAICompatibleClient
+    from memgpt.runtime import Runtime
+    from memgpt.store.agents import AgentStore
+    from memgpt.testing.fake_llm import FakeReply
+
+    rt = Runtime(Settings(home=small_disk / "home"))
+    try:
+        llm = OpenAICompatibleClient(fake_llm.base_url, "sk-test", "fake-llm", context_window=8192, sleep=lambda _s: None)
+        agent = factory.open_agent(rt, factory.create_agent(rt, persona="sam_pov", llm=llm), llm)
+        fake_llm.queue(FakeReply.tool_call("send_message", {"message": "Hello!"}, content="Greet."))
+        assert agent.step("hi").messages == ["Hello!"]
+        before = AgentStore(rt.metadata.engine).get(agent.state.id)
+
+        filler = _fill(small_disk)
+        with pytest.raises(DiskFullError) as err:
+            agent.step("this will not fit on the disk " * 2000)
+        line = err.value.one_line()
+        assert line.startswith("disk full: ") and "\n" not in line and "nothing of it was written" in line
+        assert [m.id for m in agent.messages] == before.in_context  # the context holds only what is stored
+        assert AgentStore(rt.metadata.engine).get(agent.state.id).in_context == before.in_context
+
+        filler.unlink()
+        fake_llm.queue(FakeReply.tool_call("send_message", {"message": "Still here."}, content="Answer."))
+        assert agent.step("and now?").messages == ["Still here."]
+        assert AgentStore(rt.metadata.engine).get(agent.state.id).version == agent.state.version
+    finally:
+        rt.close()

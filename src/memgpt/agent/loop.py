@@ -257,7 +257,13 @@ class Agent:
     # persistence ------------------------------------------------------------------
     def _commit(self, new: list[Message]) -> None:
         self.messages.extend(new)
-        self._save(new)
+        try:
+            self._save(new)
+        except Exception:
+            # Nothing was stored (one transaction): the context must not hold what recall lacks.
+            del self.messages[len(self.messages) - len(new):]
+            self.state.in_context = [m.id for m in self.messages]
+            raise
 
     def _save(self, new: list[Message]) -> None:
         self.state.in_context = [m.id for m in self.messages]

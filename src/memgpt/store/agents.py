@@ -16,7 +16,7 @@ from memgpt.errors import AgentConflictError
 from memgpt.schemas import AgentState, Block, Message, Source, ToolCall, utcnow
 from memgpt.store import tables as t
 from memgpt.store.metadata import _source, aware
-from memgpt.store.sql import upsert
+from memgpt.store.sql import upsert, writing
 
 
 class AgentStore:
@@ -41,7 +41,7 @@ class AgentStore:
         database) lock, so a second writer either sees the bumped version and refuses, or waits.
         """
         updated_at = utcnow()
-        with self.engine.begin() as conn:
+        with writing(self.engine, f"agent {agent.name!r}'s step") as conn:
             res = conn.execute(update(t.agents).where(t.agents.c.id == agent.id, t.agents.c.version == agent.version)
                                .values(in_context=list(agent.in_context), state=dict(agent.state),
                                        llm_config=dict(agent.llm_config), system_prompt=agent.system_prompt,

@@ -95,6 +95,23 @@ def migrate(engine: Engine) -> list[int]:
     return applied
 
 
+@contextmanager
+def writing(engine: Engine, what: str) -> Iterator[Connection]:
+    """A write transaction whose database failures reach the user as one line (a full disk by name)."""
+    from memgpt.errors import DiskFullError
+
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except OperationalError as exc:
+        detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        where = _redact(engine.url.render_as_string(hide_password=True))
+        if any(k in detail.lower() for k in ("disk is full", "no space left", "could not extend file")):
+            raise DiskFullError(f"disk full: {what} was not saved to {where} (nothing of it was written)",
+                                "free space on that disk and try again") from exc
+        raise StorageError(f"{what} was not saved to {where}: {detail}", "nothing of it was written; try again") from exc
+
+
 def insert_ignoring(conn: Connection, table: Table, rows: list[dict]) -> int:
     """INSERT … ON CONFLICT DO NOTHING; returns how many rows this call inserted."""
     if not rows:

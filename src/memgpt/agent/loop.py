@@ -44,6 +44,7 @@ MEMORY_WARNING = ("Memory pressure: the context window is {pct}% full. Older mes
                   "core memory or archival memory now.")
 LOGIN = "The user has just connected. Greet them in your persona, using send_message."
 EMPTY_REPLY = "Your last reply was empty. Answer the user with send_message."
+BLOCKS_BEFORE_TURN = "blocks_before_turn"  # state key: core memory at the start of the last user turn
 
 
 @dataclass
@@ -78,6 +79,8 @@ class Agent:
     def step(self, text: str, *, is_event: bool = False) -> TurnResult:
         """Handle one user message (or runtime event) through to the end of the agent's turn."""
         first = event(text) if is_event else Message(role="user", content=text)
+        if not is_event:  # what /retry restores: core memory as it was before this turn's edits
+            self.state.state[BLOCKS_BEFORE_TURN] = {b.label: b.value for b in self.state.blocks.values()}
         self._commit([first])  # saved at once: the user's words survive a failing LLM
         return self.continue_turn()
 
@@ -127,6 +130,28 @@ class Agent:
             del self.messages[start:]
         self._save([])
         return removed
+
+    def retry(self) -> TurnResult:
+        """Answer the last user message again: the turn's replies leave the context (recall keeps
+        them) and its core-memory edits are undone, so a retried ``core_memory_append`` lands once."""
+        i = self.last_user_index()
+        if i is None:
+            raise MemGPTError("there is no user message to retry")
+        del self.messages[i + 1:]
+        before = self.state.state.get(BLOCKS_BEFORE_TURN) or {}
+        for label, value in before.items():
+            if label in self.state.blocks:
+                self.state.blocks[label].value = value
+        self._save([])
+        return self.continue_turn()
+
+    def last_user_index(self) -> int | None:
+        """Index in the context of the newest message the user (not the runtime) wrote."""
+        for i in range(len(self.messages) - 1, -1, -1):
+            m = self.messages[i]
+            if m.role == "user" and m.name != EVENT:
+                return i
+        return None
 
     def _unanswered_call(self) -> int | None:
         """Index of the last assistant message if some of its tool calls have no result after it."""

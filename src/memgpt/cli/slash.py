@@ -145,22 +145,10 @@ def pop(session: Session, arg: str) -> None:
     session.out.info(f"removed {len(removed)} messages from the context window")
 
 
-def _last_user_index(session: Session) -> int:
-    from memgpt.agent.loop import EVENT
-
-    for i in range(len(session.agent.messages) - 1, -1, -1):
-        m = session.agent.messages[i]
-        if m.role == "user" and m.name != EVENT:
-            return i
-    raise MemGPTError("there is no user message to retry")
-
-
 @command("/retry")
 def retry(session: Session, arg: str) -> None:
-    """Ask the agent again for its answer to your last message."""
-    i = _last_user_index(session)
-    session.agent.pop(len(session.agent.messages) - i - 1)
-    session.agent.continue_turn()
+    """Ask the agent again for its answer to your last message (its memory edits in that turn are undone)."""
+    session.agent.retry()
 
 
 def _last_assistant(session: Session, with_message: bool = False):  # noqa: ANN202

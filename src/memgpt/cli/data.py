@@ -8,12 +8,16 @@ from pathlib import Path
 
 from memgpt.config import load_settings
 from memgpt.errors import ConfigError, InputFileError, NotFoundError, StorageError
+from memgpt.names import check_name, check_template_text
 from memgpt.runtime import Runtime
 
 
 def _confirm(question: str, assume_yes: bool) -> bool:
-    if assume_yes or not sys.stdin.isatty():
+    if assume_yes:
         return True
+    if not sys.stdin.isatty():
+        raise ConfigError(f"not deleting without confirmation: {question.rstrip('?')} needs a yes, and stdin is "
+                          "not a terminal to ask on", "add -y to confirm")
     import questionary
 
     return bool(questionary.confirm(question, default=False).ask())
@@ -151,8 +155,8 @@ def add(args: argparse.Namespace) -> int:
             raise InputFileError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
     else:
         text = args.text
-    if not text.strip():
-        raise ConfigError(f"the {args.what} text is empty")
+    check_name(args.what, args.name)
+    check_template_text(args.what, args.name, text)
     rt = Runtime(load_settings())
     try:
         rt.metadata.put_template(rt.user.id, args.what, args.name, text.strip())

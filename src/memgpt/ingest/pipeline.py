@@ -28,6 +28,7 @@ from memgpt import faults
 from memgpt.errors import ConfigError, DiskFullError, EmbeddingMismatchError, InputFileError, MemGPTError, StorageError
 from memgpt.ingest.chunking import chunk_text
 from memgpt.ingest.readers import read_file
+from memgpt.names import check_name
 from memgpt.runtime import Runtime
 from memgpt.schemas import Document, Passage, Source, stable_id
 from memgpt.store.metadata import LOADED
@@ -71,6 +72,7 @@ def get_or_create_source(rt: Runtime, name: str, description: str | None = None)
     meta = rt.metadata
     source = meta.find_source(rt.user.id, name)
     if source is None:
+        check_name("source", name)
         return meta.create_source(rt.user.id, name, emb.model_id, emb.dim, description)
     EmbeddingMismatchError.check(
         f"source {name!r} was embedded with", (source.embedding_model, source.embedding_dim),

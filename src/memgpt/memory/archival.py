@@ -122,7 +122,7 @@ class MilvusConnection:
 
         kwargs: dict[str, Any] = {"uri": self.uri, "timeout": TIMEOUT_S}
         if self.local:
-            Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
+            Path(self.uri).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if _lite_file_locked(Path(self.uri)):
                 raise self._open_error(None, locked=True)
         else:
@@ -134,6 +134,11 @@ class MilvusConnection:
             client = MilvusClient(**kwargs)
         except Exception as exc:  # noqa: BLE001 - pymilvus raises many kinds; each becomes one line
             raise self._open_error(exc) from exc
+        if self.local:
+            try:
+                Path(self.uri).chmod(0o600)  # archival memory is as private as the conversations
+            except OSError:
+                pass
         self.templates = not self.local and _supports_templates(client)
         return client
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, Table, create_engine, event, insert, inspect, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 
 from memgpt.errors import StorageError
 from memgpt.store.tables import MIGRATIONS, metadata, schema_migrations
@@ -18,7 +18,7 @@ from memgpt.store.tables import MIGRATIONS, metadata, schema_migrations
 def open_engine(url: str) -> Engine:
     """Create an engine for ``url`` and bring its schema up to date."""
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(url.removeprefix("sqlite:///")))
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
@@ -32,12 +32,26 @@ def open_engine(url: str) -> Engine:
     try:
         with _migration_lock(url):
             migrate(engine)
-    except OperationalError as exc:
-        raise StorageError(
-            f"cannot open metadata database {_redact(url)}: {str(exc.orig).strip().splitlines()[0]}",
-            "check the URL with: memgpt configure --metadata-uri URL",
-        ) from exc
+    except DatabaseError as exc:  # OperationalError, or "file is not a database"
+        detail = str(exc.orig).strip().splitlines()[0]
+        hint = ("it is not an SQLite database or is damaged: move it aside (memgpt starts a new one) or restore "
+                "a backup" if "not a database" in detail or "malformed" in detail
+                else "check the URL with: memgpt configure --metadata-uri URL")
+        raise StorageError(f"cannot open metadata database {_redact(url)}: {detail}", hint) from exc
     return engine
+
+
+def _private_file(db: Path) -> None:
+    """Create the SQLite file (and its folder) readable by its owner only: it holds every conversation."""
+    import os
+
+    try:
+        db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not db.exists():
+            os.close(os.open(db, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise StorageError(f"cannot create metadata database {db}: {exc.strerror or exc}",
+                           "check that the memgpt home is writable, or set MEMGPT_HOME") from exc
 
 
 @contextmanager

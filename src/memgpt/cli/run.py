@@ -46,10 +46,14 @@ def run(args: argparse.Namespace) -> int:
                      or (saved.get("context_window") if model == saved.get("model") else None))
         if not args.no_verify and hasattr(llm, "verify"):
             llm.verify()
-        if state is not None:
+        # --model, --model-endpoint, --model-endpoint-type and --context-window are for this run (as
+        # documented): a resumed agent keeps its own settings; without them, the resolved values of
+        # its own model are refreshed.
+        if state is not None and not (args.model or args.model_endpoint or args.model_endpoint_type
+                                      or args.context_window):
             state.llm_config.update(model=llm.model, context_window=llm.context_window,
                                     endpoint=getattr(llm, "base_url", saved.get("endpoint")),
-                                    provider=args.model_endpoint_type or saved.get("provider"))
+                                    provider=saved.get("provider"))
         new = state is None
         if new:
             out.info("🧬 Creating new agent...")

@@ -27,6 +27,7 @@ from memgpt.agent.context import (
     split_point,
     summarize,
 )
+from memgpt import faults
 from memgpt.agent.jsonfix import parse_arguments
 from memgpt.agent.memory import AgentMemory
 from memgpt.agent.tools import HEARTBEAT_PARAM, ToolError, ToolSet
@@ -82,7 +83,14 @@ class Agent:
         if not is_event:  # what /retry restores: core memory as it was before this turn's edits
             self.state.state[BLOCKS_BEFORE_TURN] = {b.label: b.value for b in self.state.blocks.values()}
         self._commit([first])  # saved at once: the user's words survive a failing LLM
+        faults.point("step:after-user-message")
         return self.continue_turn()
+
+    def pending_user_message(self) -> Message | None:
+        """The user's message at the end of the context if nothing answered it (the process that
+        took it stopped mid-step, or the endpoint failed): resuming answers it."""
+        last = self.messages[-1] if self.messages else None
+        return last if last is not None and last.role == "user" and last.name != EVENT else None
 
     def continue_turn(self) -> TurnResult:
         """Run inner steps from the current queue until the agent yields (used by step and /retry)."""
@@ -190,6 +198,7 @@ class Agent:
             results.append(Message(role="tool", tool_call_id=call.id, name=call.name, content=result))
             again = again or heartbeat or not ok
         self._commit([assistant, *results])
+        faults.point("step:after-reply")
         return again
 
     def _complete(self) -> ChatResponse:

@@ -75,11 +75,14 @@ def run(args: argparse.Namespace) -> int:
                      "with --context-window if the model's real window is larger")
         session = Session(rt=rt, agent=agent, out=out, interactive=interactive, choose=_chooser(interactive),
                           read=input if sys.stdin.isatty() else piped_reader())
-        if new and not args.first:
-            from memgpt.errors import LLMError
+        from memgpt.errors import LLMError
 
+        pending = None if new else agent.pending_user_message()
+        if pending is not None:
+            out.info("↩ your last message was not answered (the previous run stopped); answering it now")
+        if pending is not None or (new and not args.first):
             try:
-                agent.greet()
+                agent.continue_turn() if pending is not None else agent.greet()
             except LLMError as exc:
                 out.error(f"{exc.one_line()} — the agent is saved; fix the endpoint and run again")
                 return exc.exit_code

@@ -43,7 +43,9 @@ def load(args: argparse.Namespace) -> int:
     exts = [e.strip() if e.strip().startswith(".") else f".{e.strip()}"
             for e in args.extensions.split(",")] if args.extensions else None
     named, unusable = check_input_files(args.input_files or [])
-    for path, why in unusable:
+    if unusable and not named and not args.input_dir:
+        raise InputFileError("; ".join(why for _, why in unusable))  # nothing left to load: one line
+    for _path, why in unusable:
         print(f"Skipped {why}", file=sys.stderr)
     settings = load_settings()
     check_chunking(settings.chunk_size if args.chunk_size is None else args.chunk_size,
@@ -51,8 +53,6 @@ def load(args: argparse.Namespace) -> int:
     files = collect_files(input_dir=Path(args.input_dir) if args.input_dir else None,
                           input_files=named or None, recursive=args.recursive, extensions=exts)
     if not files:
-        if unusable:
-            raise InputFileError("none of the --input-files can be loaded", "check the paths above")
         raise InputFileError(f"no loadable files in {args.input_dir}",
                              "check the folder, --recursive, or --extensions")
     rt = Runtime(settings)

@@ -157,6 +157,11 @@ def load_settings(home: Path | None = None) -> Settings:
             parser.read(path, encoding="utf-8")
         except configparser.Error as exc:
             raise ConfigError(f"cannot parse {path}: {str(exc).splitlines()[0]}", "fix or delete it, then run: memgpt configure") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"cannot parse {path}: not UTF-8 text (byte {exc.start})",
+                              "fix or delete it, then run: memgpt configure") from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror or exc}", "check its permissions") from exc
         for name, section in names.items():
             if parser.has_option(section, name):
                 setattr(settings, name, _coerce(name, parser.get(section, name)))
@@ -165,7 +170,7 @@ def load_settings(home: Path | None = None) -> Settings:
 
 def save_settings(settings: Settings) -> None:
     """Write config (0644) and credentials (0600); creates the home folder."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # conversation history is private
     config = configparser.ConfigParser(interpolation=None)
     for name, section in _LAYOUT.items():
         value = getattr(settings, name)

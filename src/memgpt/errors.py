@@ -10,7 +10,9 @@ prints a traceback only under ``--debug``.
     ├── NotFoundError          a named source, agent, persona ... does not exist
     ├── InputFileError         a file cannot be read (missing, corrupt, encrypted, binary)
     ├── StorageError           a store cannot be opened or written
-    │   └── StorageLockedError Milvus Lite file held by another process
+    │   ├── StorageLockedError Milvus Lite file held by another process
+    │   ├── DiskFullError      a store's disk is full (ENOSPC)
+    │   └── AgentConflictError another process saved the agent since this one read it
     ├── AgentBusyError         another process or request is stepping the same agent
     ├── EmbeddingMismatchError two embedding models meet on one collection/source/agent
     ├── EmbeddingError         the embedding model cannot be loaded or called
@@ -55,6 +57,14 @@ class StorageError(MemGPTError):
 
 
 class StorageLockedError(StorageError):
+    pass
+
+
+class DiskFullError(StorageError):
+    pass
+
+
+class AgentConflictError(StorageError):
     pass
 
 

@@ -29,6 +29,21 @@ T = TypeVar("T")
 LOCAL_PROVIDERS = ("ollama", "vllm", "lmstudio", "llamacpp")
 
 
+def _refuse_emptied_sqlite(url: str, milvus_uri: str) -> None:
+    """A 0-byte sqlite.db beside a Milvus Lite file that holds passages is a lost database (a full
+    disk, a bad copy), not a new one: recreating it would orphan every passage without a word."""
+    from pathlib import Path
+
+    if not url.startswith("sqlite:///") or "://" in milvus_uri:
+        return
+    db, milvus = Path(url.removeprefix("sqlite:///")), Path(milvus_uri)
+    if db.is_file() and db.stat().st_size == 0 and milvus.is_file() and milvus.stat().st_size > 0:
+        from memgpt.errors import StorageError
+
+        raise StorageError(f"metadata database {db} is empty (0 bytes) while {milvus} holds archival passages",
+                           "restore sqlite.db from a backup; or, to start over, move both files aside")
+
+
 class Runtime:
     def __init__(self, settings: Settings, *, llm_factory: Callable[..., LLMClient] | None = None) -> None:
         self.settings = settings
@@ -43,7 +58,9 @@ class Runtime:
         if self.settings.metadata_backend not in ("sqlite", "postgres"):
             raise ConfigError(f"unknown metadata backend {self.settings.metadata_backend!r}",
                               "use sqlite or postgres: memgpt configure --metadata-backend sqlite")
-        return MetadataStore(open_engine(self.settings.resolved_metadata_url()))
+        url = self.settings.resolved_metadata_url()
+        _refuse_emptied_sqlite(url, self.settings.resolved_milvus_uri())
+        return MetadataStore(open_engine(url))
 
     @cached_property
     def agents(self) -> AgentStore:

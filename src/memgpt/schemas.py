@@ -151,3 +151,5 @@ class AgentState:
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     source_names: list[str] = field(default_factory=list)  # filled when listing
+    # The stored row's version when this state was read; a save that finds another version refuses.
+    version: int = 0

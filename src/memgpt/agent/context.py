@@ -25,6 +25,7 @@ from memgpt.tokens import TokenCounter
 WARN_AT = 0.75
 KEEP_RATIO = 0.35  # share of the budget the kept recent messages may fill after a summary
 MESSAGE_OVERHEAD = 4  # role and separators per message
+MESSAGE_CAP_SHARE = 0.25  # most of the request budget one message may fill in the context
 EVENT = "event"  # Message.name marking messages the runtime (not the user) wrote
 
 SUMMARY_INSTRUCTIONS = (
@@ -58,6 +59,16 @@ def render_memory(state: AgentState, archival_count: int, recall_count: int, now
     return memory
 
 
+def count_at_least(counter: TokenCounter, text: str) -> int:
+    """Tokens of ``text``, never fewer than one per four characters.
+
+    The offline WordPiece counter maps any word over 100 characters to one [UNK] token, so a
+    pasted hex dump or base64 blob would count as a handful of tokens while an LLM's own
+    tokenizer sees hundreds of thousands; the floor bounds that under-count.
+    """
+    return max(counter.count(text), -(-len(text) // 4))
+
+
 class TokenBudget:
     """Counts request tokens offline, caching per message."""
 
@@ -66,25 +77,56 @@ class TokenBudget:
         self.context_window = context_window
         self._cache: dict[str, int] = {}
         self._texts: dict[str, int] = {}
+        self._views: dict[str, Message] = {}
 
     @property
     def limit(self) -> int:
         """Tokens a request may use, leaving room for the reply."""
         return self.context_window - max(256, min(2048, self.context_window // 8))
 
+    @property
+    def message_cap(self) -> int:
+        """The most tokens one message may take in the context: a quarter of the budget, so that
+        the newest message always fits beside the prompt and a summary."""
+        return max(128, int(MESSAGE_CAP_SHARE * self.limit))
+
+    def count(self, text: str) -> int:
+        return count_at_least(self.counter, text)
+
     def message(self, m: Message) -> int:
         n = self._cache.get(m.id)
         if n is None:
-            text = (m.content or "") + "".join(c.name + c.arguments for c in m.tool_calls)
-            n = self.counter.count(text) + MESSAGE_OVERHEAD
+            v = self.view(m)
+            text = (v.content or "") + "".join(c.name + c.arguments for c in v.tool_calls)
+            n = self.count(text) + MESSAGE_OVERHEAD
             self._cache[m.id] = n
         return n
+
+    def view(self, m: Message) -> Message:
+        """``m`` as the context shows it: a message over ``message_cap`` is cut, with a note saying
+        so (the whole text stays in recall memory)."""
+        if m.id in self._views:
+            return self._views[m.id]
+        content = m.content or ""
+        cap = self.message_cap
+        n = self.count(content)
+        if n <= cap:
+            return m
+        keep = max(0, len(content) * (cap - 64) // n)
+        while keep and self.count(content[:keep]) > cap - 64:
+            keep = keep * 3 // 4
+        note = (f"\n[truncated: showing the first {keep:,} of {len(content):,} characters; the whole message "
+                "is in recall memory (conversation_search)]")
+        view = Message(role=m.role, content=content[:keep] + note, tool_calls=m.tool_calls,
+                       tool_call_id=m.tool_call_id, name=m.name, id=m.id, created_at=m.created_at)
+        self._views[m.id] = view
+        return view
 
     def text(self, text: str) -> int:
         """Tokens of ``text``; the last few texts are remembered (the system message rarely changes)."""
         n = self._texts.get(text)
         if n is None:
-            n = self.counter.count(text)
+            n = self.count(text)
             if len(self._texts) >= 8:
                 self._texts.pop(next(iter(self._texts)))
             self._texts[text] = n
@@ -92,6 +134,7 @@ class TokenBudget:
 
     def forget(self, m: Message) -> None:
         self._cache.pop(m.id, None)
+        self._views.pop(m.id, None)
 
     def request(self, system: str, tools: Sequence[dict], messages: Sequence[Message]) -> int:
         return self.text(system) + self.tools(tools) + sum(self.message(m) for m in messages)
@@ -102,7 +145,7 @@ class TokenBudget:
         key = "tools:" + ",".join(str(t.get("function", {}).get("name")) for t in tools)
         n = self._cache.get(key)
         if n is None:
-            n = self.counter.count(json.dumps(tools)) if tools else 0
+            n = self.count(json.dumps(tools)) if tools else 0
             self._cache[key] = n
         return n
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from memgpt.agent import library
 from memgpt.agent.memory import DEFAULT_BLOCK_LIMIT, AgentMemory
 from memgpt.errors import EmbeddingMismatchError
+from memgpt.names import check_name
 from memgpt.schemas import AgentState, Block, new_id
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ def create_agent(rt: Runtime, user_id: str, name: str | None = None, *, persona:
     store = rt.agents
     if name is None:
         name = friendly_name({a.name for a in store.list(user_id)})
+    check_name("agent", name)
     llm_config = {"model": llm.model if llm else s.model, "context_window": llm.context_window if llm else None,
                   "provider": s.model_provider,
                   "endpoint": getattr(llm, "base_url", None) or s.model_endpoint}  # the one it really talks to

@@ -27,6 +27,7 @@ from memgpt.agent.context import (
     split_point,
     summarize,
 )
+from memgpt import faults
 from memgpt.agent.jsonfix import parse_arguments
 from memgpt.agent.memory import AgentMemory
 from memgpt.agent.tools import HEARTBEAT_PARAM, ToolError, ToolSet
@@ -44,6 +45,7 @@ MEMORY_WARNING = ("Memory pressure: the context window is {pct}% full. Older mes
                   "core memory or archival memory now.")
 LOGIN = "The user has just connected. Greet them in your persona, using send_message."
 EMPTY_REPLY = "Your last reply was empty. Answer the user with send_message."
+BLOCKS_BEFORE_TURN = "blocks_before_turn"  # state key: core memory at the start of the last user turn
 
 
 @dataclass
@@ -78,8 +80,17 @@ class Agent:
     def step(self, text: str, *, is_event: bool = False) -> TurnResult:
         """Handle one user message (or runtime event) through to the end of the agent's turn."""
         first = event(text) if is_event else Message(role="user", content=text)
+        if not is_event:  # what /retry restores: core memory as it was before this turn's edits
+            self.state.state[BLOCKS_BEFORE_TURN] = {b.label: b.value for b in self.state.blocks.values()}
         self._commit([first])  # saved at once: the user's words survive a failing LLM
+        faults.point("step:after-user-message")
         return self.continue_turn()
+
+    def pending_user_message(self) -> Message | None:
+        """The user's message at the end of the context if nothing answered it (the process that
+        took it stopped mid-step, or the endpoint failed): resuming answers it."""
+        last = self.messages[-1] if self.messages else None
+        return last if last is not None and last.role == "user" and last.name != EVENT else None
 
     def continue_turn(self) -> TurnResult:
         """Run inner steps from the current queue until the agent yields (used by step and /retry)."""
@@ -128,6 +139,28 @@ class Agent:
         self._save([])
         return removed
 
+    def retry(self) -> TurnResult:
+        """Answer the last user message again: the turn's replies leave the context (recall keeps
+        them) and its core-memory edits are undone, so a retried ``core_memory_append`` lands once."""
+        i = self.last_user_index()
+        if i is None:
+            raise MemGPTError("there is no user message to retry")
+        del self.messages[i + 1:]
+        before = self.state.state.get(BLOCKS_BEFORE_TURN) or {}
+        for label, value in before.items():
+            if label in self.state.blocks:
+                self.state.blocks[label].value = value
+        self._save([])
+        return self.continue_turn()
+
+    def last_user_index(self) -> int | None:
+        """Index in the context of the newest message the user (not the runtime) wrote."""
+        for i in range(len(self.messages) - 1, -1, -1):
+            m = self.messages[i]
+            if m.role == "user" and m.name != EVENT:
+                return i
+        return None
+
     def _unanswered_call(self) -> int | None:
         """Index of the last assistant message if some of its tool calls have no result after it."""
         for j in range(len(self.messages) - 1, -1, -1):
@@ -165,10 +198,12 @@ class Agent:
             results.append(Message(role="tool", tool_call_id=call.id, name=call.name, content=result))
             again = again or heartbeat or not ok
         self._commit([assistant, *results])
+        faults.point("step:after-reply")
         return again
 
     def _complete(self) -> ChatResponse:
-        request = ChatRequest(messages=[self.system_message(), *self.messages], tools=self.tools.schemas())
+        request = ChatRequest(messages=[self.system_message(), *(self.budget.view(m) for m in self.messages)],
+                              tools=self.tools.schemas())
         return self.llm.complete(request)
 
     def _no_tool_reply(self, assistant: Message) -> bool:
@@ -222,7 +257,7 @@ class Agent:
         """Tokens of the system message and tool schemas, counted in parts: the prompt (cached; it
         rarely changes) and the memory section (small; it changes every step)."""
         memory = render_memory(self.state, self._archival_count(), self.memory.recall_count())
-        return (self.budget.text(self.state.system_prompt.replace("{memory}", "")) + self.budget.counter.count(memory)
+        return (self.budget.text(self.state.system_prompt.replace("{memory}", "")) + self.budget.count(memory)
                 + self.budget.tools(self.tools.schemas()))
 
     def _fit(self) -> None:
@@ -256,7 +291,13 @@ class Agent:
     # persistence ------------------------------------------------------------------
     def _commit(self, new: list[Message]) -> None:
         self.messages.extend(new)
-        self._save(new)
+        try:
+            self._save(new)
+        except Exception:
+            # Nothing was stored (one transaction): the context must not hold what recall lacks.
+            del self.messages[len(self.messages) - len(new):]
+            self.state.in_context = [m.id for m in self.messages]
+            raise
 
     def _save(self, new: list[Message]) -> None:
         self.state.in_context = [m.id for m in self.messages]

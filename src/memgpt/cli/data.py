@@ -6,12 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from memgpt.errors import ConfigError, InputFileError
+from memgpt.config import load_settings
+from memgpt.errors import ConfigError, InputFileError, StorageError
 
 
 def _confirm(question: str, assume_yes: bool) -> bool:
-    if assume_yes or not sys.stdin.isatty():
+    if assume_yes:
         return True
+    if not sys.stdin.isatty():
+        raise ConfigError(f"not deleting without confirmation: {question.rstrip('?')} needs a yes, and stdin is "
+                          "not a terminal to ask on", "add -y to confirm")
     import questionary
 
     return bool(questionary.confirm(question, default=False).ask())
@@ -33,6 +37,7 @@ def _service():  # noqa: ANN202 - memgpt.service.Service
 
 
 def load(args: argparse.Namespace) -> int:
+    from memgpt.ingest.pipeline import check_chunking, check_input_files
     from memgpt.ingest.readers import collect_files
 
     if not args.input_dir and not args.input_files:
@@ -41,20 +46,30 @@ def load(args: argparse.Namespace) -> int:
         raise ConfigError("give either --input-dir or --input-files, not both")
     exts = [e.strip() if e.strip().startswith(".") else f".{e.strip()}"
             for e in args.extensions.split(",")] if args.extensions else None
+    named, unusable = check_input_files(args.input_files or [])
+    if unusable and not named and not args.input_dir:
+        raise InputFileError("; ".join(why for _, why in unusable))  # nothing left to load: one line
+    for _path, why in unusable:
+        print(f"Skipped {why}", file=sys.stderr)
+    settings = load_settings()
+    check_chunking(settings.chunk_size if args.chunk_size is None else args.chunk_size,
+                   settings.chunk_overlap if args.chunk_overlap is None else args.chunk_overlap)
     files = collect_files(input_dir=Path(args.input_dir) if args.input_dir else None,
-                          input_files=[Path(f) for f in args.input_files] if args.input_files else None,
-                          recursive=args.recursive, extensions=exts)
+                          input_files=named or None, recursive=args.recursive, extensions=exts)
     if not files:
         raise InputFileError(f"no loadable files in {args.input_dir}",
                              "check the folder, --recursive, or --extensions")
     svc = _service()
     try:
         result = svc.load_files(args.name, files, description=args.description, chunk_size=args.chunk_size,
-                                chunk_overlap=args.chunk_overlap, progress=not args.no_progress)
+                                chunk_overlap=args.chunk_overlap, progress=not args.no_progress,
+                                keep_versions=args.keep_versions)
     finally:
         svc.close()
     print(f"Loaded {result.n_passages} passages and {result.n_documents} documents from {args.name}")
-    return InputFileError.exit_code if result.failed else 0
+    if result.storage_failed:
+        return StorageError.exit_code
+    return InputFileError.exit_code if result.failed or unusable else 0
 
 
 def list_(args: argparse.Namespace) -> int:
@@ -168,3 +183,16 @@ def import_(args: argparse.Namespace) -> int:
         print(f"warning: {w}", file=sys.stderr)
     print(f"Imported agent {agent.name!r} (id={agent.id}).")
     return 0
+
+
+def doctor(args: argparse.Namespace) -> int:
+    svc = _service()
+    try:
+        findings = svc.doctor(repair=args.repair)
+    finally:
+        svc.close()
+    for f in findings:
+        print(f.line())
+    if not findings:
+        print("SQL and Milvus agree for every source and agent.")
+    return 1 if any(not f.repaired for f in findings) else 0

@@ -82,6 +82,8 @@ def _load_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--description", metavar="TEXT", help="what the source holds")
     d.add_argument("--chunk-size", type=int, metavar="TOKENS", help="passage size in tokens (default from config)")
     d.add_argument("--chunk-overlap", type=int, metavar="TOKENS", help="tokens shared by neighbouring passages")
+    d.add_argument("--keep-versions", action="store_true",
+                   help="keep the passages of an earlier version of a changed file (default: replace them)")
     d.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -120,6 +122,13 @@ def _list_delete_add_parsers(sub: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="the text")
     src.add_argument("-f", "--file", help="read the text from a file")
+    p = sub.add_parser("doctor", parents=[COMMON], help="compare SQL with Milvus for every source and agent; --repair fixes differences",
+                       description="Lists every difference between what SQL records and what Milvus holds "
+                                   "(interrupted loads, missing or stray passages, empty sources). Exit codes: "
+                                   "0 everything agrees (or was repaired), 1 differences remain, 5 a store cannot "
+                                   "be opened.")
+    p.add_argument("--repair", action="store_true",
+                   help="remove partial and stray rows (files to load again are listed)")
     sub.add_parser("version", parents=[COMMON], help="print the version")
     p = sub.add_parser("export", parents=[COMMON], help="export an agent (state, memory, messages) to one JSON file")
     p.add_argument("what", choices=["agent"])
@@ -207,4 +216,4 @@ def _dispatch(args: argparse.Namespace) -> int | None:
     from memgpt.cli import data
 
     return {"load": data.load, "list": data.list_, "delete": data.delete, "add": data.add,
-            "export": data.export, "import": data.import_}[args.command](args)
+            "export": data.export, "import": data.import_, "doctor": data.doctor}[args.command](args)

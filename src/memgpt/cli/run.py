@@ -80,9 +80,12 @@ def run(args: argparse.Namespace) -> int:
                 read = _terminal(svc, chat, out)
             session = Session(rt=svc.rt, agent=chat, out=out, interactive=interactive, choose=_chooser(interactive),
                               read=read)
-            if new and not args.first:
+            pending = not new and chat.has_unanswered_message()
+            if pending:
+                out.info("↩ your last message was not answered (the previous run stopped); answering it now")
+            if pending or (new and not args.first):
                 try:
-                    chat.greet()
+                    chat.answer_unanswered() if pending else chat.greet()
                 except LLMError as exc:
                     out.error(f"{exc.one_line()} — the agent is saved; fix the endpoint and run again")
                     return exc.exit_code

@@ -19,7 +19,7 @@ import logging
 import re
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,11 +28,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from memgpt.errors import StorageError, StorageLockedError
+from memgpt.errors import DiskFullError, StorageError, StorageLockedError
 from memgpt.memory.search import DEPTH, Hit, HybridParams, hybrid_rank, lexical_terms
 from memgpt.schemas import Passage, ScoredPassage
 
-TIMEOUT_S = 60.0  # bounds pymilvus's own retry loop (it would otherwise retry 75 times)
+# Bounds pymilvus's own retry loop, which only honours a timeout given as an int (a float is
+# ignored there and it retries 75 times, minutes against a full disk).
+TIMEOUT_S = 60
 MAX_TEXT_BYTES = 65_535
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _SHARED: dict[tuple[str, str | None, str | None], list[Any]] = {}  # key -> [client, users, templates]
@@ -116,13 +118,16 @@ class MilvusConnection:
 
     def _open(self) -> Any:
         warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-        for name in ("pymilvus", "milvus_lite"):
-            logging.getLogger(name).setLevel(logging.CRITICAL)
         from pymilvus import MilvusClient
+
+        # After the import: pymilvus configures its loggers when imported. Its errors reach the
+        # user as one line each, not as log records.
+        for name in ("pymilvus", "pymilvus.decorators", "milvus_lite"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
         kwargs: dict[str, Any] = {"uri": self.uri, "timeout": TIMEOUT_S}
         if self.local:
-            Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
+            Path(self.uri).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if _lite_file_locked(Path(self.uri)):
                 raise self._open_error(None, locked=True)
         else:
@@ -134,21 +139,17 @@ class MilvusConnection:
             client = MilvusClient(**kwargs)
         except Exception as exc:  # noqa: BLE001 - pymilvus raises many kinds; each becomes one line
             raise self._open_error(exc) from exc
+        if self.local:
+            try:
+                Path(self.uri).chmod(0o600)  # archival memory is as private as the conversations
+            except OSError:
+                pass
         self.templates = not self.local and _supports_templates(client)
         return client
 
     def _open_error(self, exc: Exception | None, locked: bool = False) -> StorageError:
         if self.local:
-            path = Path(self.uri)
-            if locked:
-                return StorageLockedError(
-                    f"Milvus Lite file {path} is in use by another process (Milvus Lite allows one process per file)",
-                    "close the other memgpt process, or use a Milvus server: memgpt configure --milvus-uri http://HOST:19530",
-                )
-            return StorageError(
-                f"cannot open Milvus Lite file {path}: not a Milvus Lite database, or damaged",
-                "move it aside to start empty, or point elsewhere: memgpt configure --milvus-uri PATH",
-            )
+            return lite_open_error(Path(self.uri), exc, locked=locked)
         detail = str(getattr(exc, "message", "") or exc).strip().splitlines()
         return StorageError(
             f"cannot reach Milvus at {self.uri}: {detail[0] if detail else type(exc).__name__}",
@@ -246,7 +247,8 @@ class MilvusArchivalStore:
         self.conn.ensure_collection(self.collection, self.dim)
         return self.conn.client
 
-    def insert(self, passages: Sequence[Passage]) -> None:
+    def insert(self, passages: Sequence[Passage], *, flush: bool = False) -> None:
+        """Write ``passages`` (all or none); ``flush`` also waits until Milvus has persisted them."""
         if not passages:
             return
         rows = [self._row(p) for p in passages]
@@ -254,11 +256,51 @@ class MilvusArchivalStore:
         try:
             for i in range(0, len(rows), 512):
                 # upsert: stable ids make a repeated insert a no-op instead of a duplicate
-                client.upsert(self.collection, rows[i:i + 512], timeout=TIMEOUT_S)
+                client.upsert(self.collection, rows[i:i + 512], **self._write_limits())
             self._seen_rows = True
+            if flush:
+                client.flush(self.collection, **self._write_limits())
         except Exception as exc:
-            self.delete_ids([r["id"] for r in rows])  # all or none
-            raise StorageError(f"writing {len(rows)} passages to Milvus failed: {_first_line(exc)}") from exc
+            try:
+                client.delete(self.collection, ids=[r["id"] for r in rows], **self._write_limits())  # all or none
+            except Exception:  # noqa: BLE001 - the write's own error is the one to report
+                pass
+            raise self._write_error(len(rows), exc) from exc
+
+    def _write_limits(self) -> dict[str, Any]:
+        # Milvus Lite answers locally: a failing write (a full disk) is not helped by retrying,
+        # so three quick tries; a server gets pymilvus's retries within TIMEOUT_S.
+        return {"timeout": float(TIMEOUT_S), "retry_times": 3} if self.conn.local else {"timeout": TIMEOUT_S}
+
+    def _write_error(self, n: int, exc: Exception) -> StorageError:
+        if self.conn.local and _disk_full(Path(self.conn.uri)):
+            return DiskFullError(f"disk full: writing {n} passages to {self.conn.uri} failed",
+                                 "free space on that disk and run the command again")
+        return StorageError(f"writing {n} passages to Milvus failed: {_first_line(exc)}")
+
+    def count_documents(self, user_id: str, document_ids: Sequence[str]) -> int:
+        """Rows Milvus holds for these documents (what a load confirms before recording a file)."""
+        if not document_ids:
+            return 0
+        expr = f"user_id == {_literal(user_id)} and document_id in {_literal(list(document_ids))}"
+        res = self._client.query(self.collection, filter=expr, output_fields=["count(*)"], timeout=TIMEOUT_S)
+        return int(res[0]["count(*)"]) if res else 0
+
+    def delete_documents(self, user_id: str, document_ids: Sequence[str]) -> None:
+        if document_ids:
+            expr = f"user_id == {_literal(user_id)} and document_id in {_literal(list(document_ids))}"
+            self._client.delete(self.collection, filter=expr, timeout=TIMEOUT_S)
+
+    def scan_user(self, user_id: str) -> Iterator[dict[str, str]]:
+        """Every row of a user (id, agent_id, source_id, document_id), for consistency checks."""
+        it = self._client.query_iterator(self.collection, batch_size=4096, timeout=TIMEOUT_S,
+                                         output_fields=["id", "agent_id", "source_id", "document_id"],
+                                         filter=f"user_id == {_literal(user_id)}")
+        try:
+            while batch := it.next():
+                yield from batch
+        finally:
+            it.close()
 
     def _has_rows(self) -> bool:
         """Whether the collection holds any rows: BM25 over an empty one fails (its average length is 0/0)."""
@@ -451,6 +493,56 @@ def _supports_templates(client: Any) -> bool:
     return bool(m) and (int(m.group(1)), int(m.group(2))) >= (2, 5)
 
 
+def lite_open_error(path: Path, exc: Exception | None, *, locked: bool = False,
+                    wait_s: float = 2.0) -> StorageError:
+    """Why a Milvus Lite file did not open, claiming damage only when a check proves it.
+
+    Two processes starting at once can each see the other's half-made lock and fail inside
+    milvus-lite with a generic error; telling them to move a healthy archive aside would be the
+    worst advice. So: a lock held now (or within ``wait_s``) means "in use"; a file that is not
+    SQLite (Milvus Lite's format) is "not a Milvus Lite database"; one that fails SQLite's own
+    integrity check is "damaged"; anything else is reported as it is, with the file called intact.
+    """
+    import sqlite3
+    import time
+
+    in_use = StorageLockedError(
+        f"Milvus Lite file {path} is in use by another process (Milvus Lite allows one process per file)",
+        "close the other memgpt process, or use a Milvus server: memgpt configure --milvus-uri http://HOST:19530",
+    )
+    deadline = time.monotonic() + wait_s
+    while True:
+        if locked or _lite_file_locked(path):
+            return in_use
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    aside = "move it aside to start empty, or point elsewhere: memgpt configure --milvus-uri PATH"
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(16)
+    except FileNotFoundError:
+        header = None
+    except OSError as exc2:
+        return StorageError(f"cannot read Milvus Lite file {path}: {exc2.strerror or exc2}", "check its permissions")
+    if header is not None and header and header != b"SQLite format 3\x00":
+        return StorageError(f"cannot open Milvus Lite file {path}: not a Milvus Lite database", aside)
+    if header:
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+            try:
+                verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as exc2:
+            verdict = str(exc2)
+        if verdict != "ok":
+            return StorageError(f"cannot open Milvus Lite file {path}: damaged ({verdict})", aside)
+    why = _first_line(exc) if exc is not None else "the engine did not start"
+    return StorageError(f"cannot open Milvus Lite file {path}: {why} (the file itself is intact)",
+                        "if another memgpt process was starting, run the command again")
+
+
 def _lite_file_locked(path: Path) -> bool:
     """Whether another process holds Milvus Lite's lock on ``path``.
 
@@ -475,6 +567,17 @@ def _lite_file_locked(path: Path) -> bool:
             return True
         fcntl.lockf(fh, fcntl.LOCK_UN)
     return False
+
+
+def _disk_full(path: Path, need: int = 1 << 20) -> bool:
+    """Whether the file system holding ``path`` has (almost) no room left for writes."""
+    import os
+
+    try:
+        st = os.statvfs(path.parent if not path.is_dir() else path)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < need
 
 
 def _first_line(exc: Exception) -> str:

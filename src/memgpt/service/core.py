@@ -113,6 +113,9 @@ class Service:
         return agent_info(state)
 
     def rename_agent(self, ref: str, new_name: str) -> AgentInfo:
+        from memgpt.names import check_name
+
+        check_name("agent", new_name)
         with self._locked(ref) as state:
             if new_name != state.name and self._find_state(new_name) is not None:
                 raise ConfigError(f"an agent named {new_name!r} exists", "pick another name")
@@ -171,9 +174,12 @@ class Service:
                             or (saved.get("context_window") if model_ == saved.get("model") else None))
             if verify and hasattr(llm, "verify"):
                 llm.verify()
-            state.llm_config.update(model=llm.model, context_window=llm.context_window,
-                                    endpoint=getattr(llm, "base_url", saved.get("endpoint")),
-                                    provider=provider or saved.get("provider"))
+            # Flags are for this session: a resumed agent keeps its own settings; without flags, the
+            # resolved values of its own model are refreshed.
+            if not (model or endpoint or provider or context_window):
+                state.llm_config.update(model=llm.model, context_window=llm.context_window,
+                                        endpoint=getattr(llm, "base_url", saved.get("endpoint")),
+                                        provider=saved.get("provider"))
             meter = UsageMeter(llm)
             agent = open_agent(self.rt, state, meter)  # type: ignore[arg-type]
             return AgentSession(self, agent, meter, held, on_event)
@@ -305,13 +311,13 @@ class Service:
 
     def load_files(self, source: str, files: Sequence[Path | str], *, description: str | None = None,
                    chunk_size: int | None = None, chunk_overlap: int | None = None, progress: bool = False,
-                   on_progress: Callable[[int, int], None] | None = None) -> LoadResult:
+                   on_progress: Callable[[int, int], None] | None = None, keep_versions: bool = False) -> LoadResult:
         """Read, chunk, embed and store files into a source (created if new, appended to if not)."""
         from memgpt.ingest.pipeline import load_files
 
         report = load_files(self.rt, self.source_name(source), [Path(f) for f in files], description=description,
                             chunk_size=chunk_size, chunk_overlap=chunk_overlap, progress=progress,
-                            on_progress=on_progress)
+                            on_progress=on_progress, keep_versions=keep_versions)
         return LoadResult(source=source_info(report.source, self.rt.metadata), n_passages=report.n_passages,
                           n_documents=report.n_documents,
                           skipped=[FileError(f, why) for f, why in report.skipped],
@@ -349,7 +355,11 @@ class Service:
         return [TextEntry(n, origin, text) for n, origin, text in library.list_texts(self.rt, kind, self.user_id)]
 
     def create_text(self, kind: str, name: str, text: str) -> TextEntry:
+        from memgpt.names import check_name, check_template_text
+
         _check_kind(kind, user_added=True)
+        check_name(kind, name)
+        check_template_text(kind, name, text)
         if not text.strip():
             raise UsageError(f"the {kind} text is empty")
         self.rt.metadata.put_template(self.user_id, kind, name, text.strip())
@@ -378,6 +388,12 @@ class Service:
         llm = self._llm()
         return [ModelInfo(name=llm.model, provider=self.rt.settings.model_provider,
                           endpoint=getattr(llm, "base_url", None), context_window=llm.context_window)]
+
+    def doctor(self, *, repair: bool = False) -> list:  # list[memgpt.maintenance.Finding]
+        """Compare SQL with Milvus for every source and agent; ``repair`` fixes what it can."""
+        from memgpt.maintenance import check
+
+        return check(self.rt, repair=repair)
 
     # export / import -------------------------------------------------------------------------
     def export_agent(self, ref: str) -> dict[str, Any]:

@@ -120,14 +120,15 @@ class AgentSession:
         return self._run(warn)
 
     def retry(self) -> StepResult:
-        """Ask the agent again for its answer to the last user message."""
-        agent = self.agent
-        i = _last_user_index(agent)
+        """Ask the agent again for its answer to the last user message (that turn's memory edits are undone)."""
+        return self._run(self.agent.retry)
 
-        def again():  # noqa: ANN202
-            agent.pop(len(agent.messages) - i - 1)
-            return agent.continue_turn()
-        return self._run(again)
+    def has_unanswered_message(self) -> bool:
+        """Whether the last user message never got its turn (the process stopped mid-step)."""
+        return self.agent.pending_user_message() is not None
+
+    def answer_unanswered(self) -> StepResult:
+        return self._run(self.agent.continue_turn)
 
     def rethink(self, text: str) -> StepResult:
         """Replace the agent's last inner thoughts."""
@@ -273,16 +274,6 @@ COMMANDS: dict[str, Callable[[AgentSession, str], StepResult]] = {
     "detach": _detach_cmd,
     "save": _save_cmd,
 }
-
-
-def _last_user_index(agent: Agent) -> int:
-    from memgpt.agent.loop import EVENT
-
-    for i in range(len(agent.messages) - 1, -1, -1):
-        m = agent.messages[i]
-        if m.role == "user" and m.name != EVENT:
-            return i
-    raise MemGPTError("there is no user message to retry")
 
 
 def _last_assistant(agent: Agent, with_message: bool = False) -> Any:

@@ -12,9 +12,11 @@ from collections.abc import Sequence
 
 from sqlalchemy import Engine, delete, insert, select, update
 
+from memgpt.errors import AgentConflictError
 from memgpt.schemas import AgentState, Block, Message, Source, ToolCall, utcnow
 from memgpt.store import tables as t
 from memgpt.store.metadata import _source, aware
+from memgpt.store.sql import upsert, writing
 
 
 class AgentStore:
@@ -33,21 +35,34 @@ class AgentStore:
             self._insert_messages(conn, agent, messages)
 
     def save_step(self, agent: AgentState, new_messages: Sequence[Message] = ()) -> None:
-        agent.updated_at = utcnow()
-        with self.engine.begin() as conn:
+        """Save a step, but only over the version this state was read at (``agent.version``).
+
+        The version check is the transaction's first write: it takes the row (or, on SQLite, the
+        database) lock, so a second writer either sees the bumped version and refuses, or waits.
+        """
+        updated_at = utcnow()
+        with writing(self.engine, f"agent {agent.name!r}'s step") as conn:
+            res = conn.execute(update(t.agents).where(t.agents.c.id == agent.id, t.agents.c.version == agent.version)
+                               .values(in_context=list(agent.in_context), state=dict(agent.state),
+                                       llm_config=dict(agent.llm_config), system_prompt=agent.system_prompt,
+                                       updated_at=updated_at, version=agent.version + 1))
+            if res.rowcount != 1:
+                raise AgentConflictError(
+                    f"agent {agent.name!r} was changed by another process since this one loaded it; "
+                    "nothing of this step was saved over it",
+                    f"close the other process and resume: memgpt run --agent {agent.name}")
             self._insert_messages(conn, agent, new_messages)
-            conn.execute(delete(t.blocks).where(t.blocks.c.agent_id == agent.id))
+            conn.execute(delete(t.blocks).where(t.blocks.c.agent_id == agent.id,
+                                                t.blocks.c.label.not_in(list(agent.blocks))))
             self._write_blocks(conn, agent)
-            conn.execute(update(t.agents).where(t.agents.c.id == agent.id).values(
-                in_context=list(agent.in_context), state=dict(agent.state), llm_config=dict(agent.llm_config),
-                system_prompt=agent.system_prompt, updated_at=agent.updated_at))
+        agent.updated_at = updated_at
+        agent.version += 1
 
     @staticmethod
     def _write_blocks(conn, agent: AgentState) -> None:  # noqa: ANN001
-        if agent.blocks:
-            conn.execute(insert(t.blocks), [
-                {"agent_id": agent.id, "label": b.label, "user_id": agent.user_id, "value": b.value,
-                 "char_limit": b.limit} for b in agent.blocks.values()])
+        upsert(conn, t.blocks, [
+            {"agent_id": agent.id, "label": b.label, "user_id": agent.user_id, "value": b.value,
+             "char_limit": b.limit} for b in agent.blocks.values()], keys=["agent_id", "label"])
 
     @staticmethod
     def _insert_messages(conn, agent: AgentState, messages: Sequence[Message]) -> None:  # noqa: ANN001
@@ -93,7 +108,8 @@ class AgentStore:
             id=row.id, user_id=row.user_id, name=row.name, persona=row.persona, human=row.human, preset=row.preset,
             system_prompt=row.system_prompt, llm_config=dict(row.llm_config), embedding_model=row.embedding_model,
             embedding_dim=row.embedding_dim, blocks=blocks, in_context=list(row.in_context), state=dict(row.state),
-            created_at=aware(row.created_at), updated_at=aware(row.updated_at), source_names=names)
+            created_at=aware(row.created_at), updated_at=aware(row.updated_at), source_names=names,
+            version=row.version)
 
     def rename(self, agent_id: str, name: str) -> None:
         with self.engine.begin() as conn:

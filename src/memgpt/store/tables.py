@@ -64,6 +64,9 @@ documents = Table(
     Column("metadata", JSON, nullable=False),
     Column("n_chars", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # "loaded" once Milvus has confirmed the file's passages; "loading <host> <pid>" while a
+    # process holds the claim (a dead holder's claim is taken over by the next load).
+    Column("load_state", String(200), nullable=False, server_default="loaded"),
     Index("ix_documents_source", "source_id"),
 )
 
@@ -103,6 +106,8 @@ agents = Table(
     Column("state", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Bumped by every save; a save that read another version refuses (two writers on one agent).
+    Column("version", Integer, nullable=False, server_default="0"),
     UniqueConstraint("user_id", "name", name="uq_agents_user_name"),
 )
 
@@ -256,6 +261,20 @@ def _m003_message_vectors(conn: Connection) -> None:
     metadata.create_all(conn, tables=[message_vectors])
 
 
+def _add_missing_column(conn: Connection, table: str, column: str, ddl: str) -> None:
+    # m001 creates tables from the current Table objects, so a fresh database already has the column.
+    from sqlalchemy import inspect
+
+    if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+
+
+def _m004_versions_and_load_claims(conn: Connection) -> None:
+    """agents.version (optimistic concurrency) and documents.load_state (loads claim files first)."""
+    _add_missing_column(conn, "agents", "version", "INTEGER NOT NULL DEFAULT 0")
+    _add_missing_column(conn, "documents", "load_state", "VARCHAR(200) NOT NULL DEFAULT 'loaded'")
+
+
 def _m006_server(conn: Connection) -> None:
     """API keys and background jobs for ``memgpt server``."""
     metadata.create_all(conn, tables=[api_keys, jobs])
@@ -265,5 +284,6 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "base tables", _m001_base),
     (2, "full-text index on messages", _m002_message_fulltext),
     (3, "message vectors for dense recall search", _m003_message_vectors),
+    (4, "agent versions and document load claims", _m004_versions_and_load_claims),
     (6, "API keys and jobs for the server", _m006_server),
 ]

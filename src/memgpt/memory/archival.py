@@ -122,7 +122,8 @@ class MilvusConnection:
 
         # After the import: pymilvus configures its loggers when imported. Its errors reach the
         # user as one line each, not as log records.
-        for name in ("pymilvus", "pymilvus.decorators", "milvus_lite"):
+        names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in ("pymilvus", "milvus_lite")]
+        for name in {"pymilvus", "pymilvus.decorators", "milvus_lite", *names}:  # some set their own level
             logging.getLogger(name).setLevel(logging.CRITICAL)
 
         kwargs: dict[str, Any] = {"uri": self.uri, "timeout": TIMEOUT_S}
@@ -224,6 +225,9 @@ def _milvus_errors(action: str) -> Callable[[Callable[..., Any]], Callable[..., 
             try:
                 return method(self, *args, **kwargs)
             except MilvusException as exc:
+                if self.conn.local and _disk_full(Path(self.conn.uri)):
+                    raise DiskFullError(f"disk full: Milvus {action} on {self.conn.uri} failed",
+                                        "free space on that disk and run the command again") from exc
                 where = f"collection {self.collection} at {self.conn.uri}"
                 fix = (f"if it persists, move {self.conn.uri} aside to start empty (run with --debug for details)"
                        if self.conn.local else "check the Milvus server's health and logs")

@@ -227,6 +227,9 @@ def _read_all(rt: Runtime, source: Source, files: Sequence[Path], chunk_size: in
             report.failed.append((str(path), exc.strerror or str(exc)))
             say(f"Skipped {path}: {exc.strerror or exc}")
             continue
+        encoding = read[0].metadata.get("encoding", "") if read else ""
+        if encoding and encoding not in ("utf-8", "utf-8-sig", "ascii"):
+            say(f"Read {path} as {encoding} (not UTF-8)")
         digest = hashlib.sha256(raw).hexdigest()
         if digest in seen:
             report.skipped.append((str(path), "same content as another file"))

@@ -321,7 +321,8 @@ class Service:
         return LoadResult(source=source_info(report.source, self.rt.metadata), n_passages=report.n_passages,
                           n_documents=report.n_documents,
                           skipped=[FileError(f, why) for f, why in report.skipped],
-                          failed=[FileError(f, why) for f, why in report.failed])
+                          failed=[FileError(f, why) for f, why in report.failed],
+                          storage_failed=report.storage_failed)
 
     def delete_source(self, ref: str) -> None:
         from memgpt.memory.archival import Scope

@@ -191,6 +191,7 @@ class LoadResult(Model):
     n_documents: int = 0
     skipped: list[FileError] = field(default_factory=list)  # already loaded
     failed: list[FileError] = field(default_factory=list)
+    storage_failed: bool = False  # a store failed (disk full, Milvus down), not just an input file
 
 
 @dataclass

@@ -81,7 +81,7 @@ def test_a_full_disk_in_a_step_fails_in_one_line_and_loses_nothing(small_disk: P
     rt = Runtime(Settings(home=small_disk / "home"))
     try:
         llm = OpenAICompatibleClient(fake_llm.base_url, "sk-test", "fake-llm", context_window=8192, sleep=lambda _s: None)
-        agent = factory.open_agent(rt, factory.create_agent(rt, persona="sam_pov", llm=llm), llm)
+        agent = factory.open_agent(rt, factory.create_agent(rt, rt.user.id, persona="sam_pov", llm=llm), llm)
         fake_llm.queue(FakeReply.tool_call("send_message", {"message": "Hello!"}, content="Greet."))
         assert agent.step("hi").messages == ["Hello!"]
         before = AgentStore(rt.metadata.engine).get(agent.state.id)

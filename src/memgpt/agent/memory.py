@@ -114,7 +114,7 @@ class AgentMemory:
     def archival_search(self, query: str, page: int = 0) -> tuple[list[ScoredPassage], int]:
         """One page of the best matches, and how many passages archival memory holds in all."""
         scope = self.scope()
-        hits = self.archival.search_hybrid(query, self.embedder.embed(query), scope, limit=self.page_size,
+        hits = self.archival.search_hybrid(query, self.embedder.embed_query(query), scope, limit=self.page_size,
                                            offset=page * self.page_size)
         return hits, self.archival_count()
 
@@ -131,7 +131,7 @@ class AgentMemory:
         if lexical_terms(query):
             try:
                 self._index_backlog()
-                vector = self.embedder.embed(query)
+                vector = self.embedder.embed_query(query)
             except EmbeddingError as exc:
                 log.warning("recall search falls back to word search: %s", exc)
         return self.recall.search(self.state.id, query, limit=self.page_size, offset=page * self.page_size,

@@ -9,6 +9,7 @@ from pathlib import Path
 from memgpt.config import load_settings
 from memgpt.errors import ConfigError, InputFileError, NotFoundError
 from memgpt.runtime import Runtime
+from memgpt.schemas import Source
 
 
 def _confirm(question: str, assume_yes: bool) -> bool:
@@ -48,10 +49,25 @@ def load(args: argparse.Namespace) -> int:
     try:
         report = load_files(rt, args.name, files, description=args.description, chunk_size=args.chunk_size,
                             chunk_overlap=args.chunk_overlap, progress=not args.no_progress)
+        advice = source_language_advice(rt, report.source) if report.n_passages else None
     finally:
         rt.close()
     print(f"Loaded {report.n_passages} passages and {report.n_documents} documents from {args.name}")
+    if advice:
+        print(advice)
     return InputFileError.exit_code if report.failed else 0
+
+
+def source_language_advice(rt: Runtime, source: Source) -> str | None:
+    """The multilingual model recommended in one line when a source's passages are mostly CJK."""
+    from memgpt.embeddings import local_model_name, multilingual_advice
+    from memgpt.memory.archival import Scope
+
+    if local_model_name(source.embedding_model) != "all-MiniLM-L6-v2":
+        return None  # already another model: nothing to recommend, no passage to read
+    store = rt.archival(source.embedding_model, source.embedding_dim)
+    return multilingual_advice(store.sample_texts(Scope(source.user_id, source_ids=[source.id])),
+                               source.embedding_model)
 
 
 def list_(args: argparse.Namespace) -> int:

@@ -347,6 +347,15 @@ class MilvusArchivalStore:
                                  **self._filter_kwargs(expr, params))
         return int(res[0]["count(*)"]) if res else 0
 
+    def sample_texts(self, scope: Scope, limit: int = 64) -> list[str]:
+        """Texts of up to ``limit`` passages in scope (any of them: to tell what language they are in)."""
+        expr, params = self._filter(scope)
+        if expr is None:
+            return []
+        rows = self._client.query(self.collection, output_fields=["text"], limit=limit, timeout=TIMEOUT_S,
+                                  **self._filter_kwargs(expr, params))
+        return [r["text"] for r in rows]
+
     def get(self, ids: Sequence[str]) -> list[Passage]:
         if not ids:
             return []

@@ -100,10 +100,9 @@ class AgentMemory:
 
     def archival_insert(self, content: str) -> int:
         from memgpt.ingest.chunking import chunk_text
-        from memgpt.tokens import default_counter
 
         limit = max(16, getattr(self.embedder, "max_tokens", 256) - 2)
-        pieces = chunk_text(content, default_counter(), limit, min(25, limit // 8)) or [content]
+        pieces = chunk_text(content, self.embedder.token_counter(), limit, min(25, limit // 8)) or [content]
         vectors = self.embedder.embed_batch(pieces)
         passages = [Passage(id=stable_id("passage", self.state.id, piece), user_id=self.state.user_id, text=piece,
                             embedding=vec, agent_id=self.state.id) for piece, vec in zip(pieces, vectors)]

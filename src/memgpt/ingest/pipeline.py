@@ -125,7 +125,7 @@ def _read_all(rt: Runtime, source: Source, files: Sequence[Path], chunk_size: in
               report: LoadReport, progress: bool, say: Callable[[str], None]) -> list[_File]:
     from tqdm import tqdm
 
-    counter = default_counter()
+    counter = rt.embedder.token_counter()
     pending: list[_File] = []
     for path in tqdm(files, desc="Loading files", unit="file", disable=not progress, file=sys.stderr):
         try:

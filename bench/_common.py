@@ -54,12 +54,13 @@ class CachedEmbedder(EmbeddingModel):
     def _key(text: str) -> str:
         return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
-    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [self._key(t) for t in texts]
+    def embed_batch(self, texts: Sequence[str], query: bool = False) -> np.ndarray:
+        keys = [self._key(("query\0" if query else "") + t) for t in texts]
         todo = sorted({k: t for k, t in zip(keys, texts) if k not in self._mem}.items())
         if todo:
             t0 = time.perf_counter()
-            vecs = self.inner.embed_batch([t for _, t in todo])
+            embed = self.inner.embed_query_batch if query else self.inner.embed_batch
+            vecs = embed([t for _, t in todo])
             self.seconds += time.perf_counter() - t0
             self.embedded += len(todo)
             for (k, _), v in zip(todo, vecs):
@@ -68,6 +69,14 @@ class CachedEmbedder(EmbeddingModel):
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         return np.stack([self._mem[k] for k in keys])
+
+    def embed_query_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if type(self.inner).embed_query_batch is EmbeddingModel.embed_query_batch:
+            return self.embed_batch(texts)  # a symmetric model: queries share the cache
+        return self.embed_batch(texts, query=True)
+
+    def token_counter(self):  # noqa: ANN201
+        return self.inner.token_counter()
 
     def save(self) -> None:
         if self.path is None or not self._new:

@@ -108,12 +108,9 @@ class Runtime:
     def embedder(self) -> EmbeddingModel:
         s = self.settings
         if s.embedding_provider == "local":
-            from memgpt.embeddings.local import LocalMiniLM
+            from memgpt.embeddings import make_local
 
-            if s.embedding_model.lower().removeprefix("sentence-transformers/") != "all-minilm-l6-v2":
-                raise ConfigError(f"the local provider only ships all-MiniLM-L6-v2, not {s.embedding_model!r}",
-                                  "use an endpoint for other models: memgpt configure --embedding-provider openai")
-            return LocalMiniLM(batch_size=s.embedding_batch_size)
+            return make_local(s.embedding_model, batch_size=s.embedding_batch_size)
         from memgpt.llm.providers import EMBEDDING_PROVIDERS
 
         if s.embedding_provider in EMBEDDING_PROVIDERS:

@@ -242,3 +242,31 @@ def test_tiny_chunk_size(counter: TokenCounter) -> None:
     chunks = chunk_text(text, counter, 3, 1)
     assert max(counter.count_batch(chunks)) <= 3
     _assert_covers(text, chunks, 3, 1)
+
+
+# --------------------------------------------------------------------------- CJK text
+_DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def test_chinese_chunks_cut_and_start_at_clause_marks() -> None:
+    counter = default_counter()
+    text = (_DATA / "zh_tea_village.txt").read_text(encoding="utf-8") + (_DATA / "zh_math_notes.txt").read_text(
+        encoding="utf-8")
+    norm, spans = chunk_spans(text, counter, chunk_size=80, overlap=25)
+    assert len(spans) > 10
+    marks = "，、；：。！？”\n"
+    later = spans[1:]
+    for a, b in spans:
+        assert counter.count(norm[a:b]) <= 80
+        assert norm[b - 1] in marks or b == len(norm), norm[a:b]  # ends after a clause or sentence mark
+        assert counter.count(norm[a:b]) >= 40 or b == len(norm)  # no tiny pieces
+    # starts after one where the overlap reaches one (before clause marks: about 3 in 10 did not)
+    after_mark = [norm[a - 1] in marks or norm[a - 1].isspace() for a, _ in later]
+    assert sum(after_mark) >= 0.9 * len(later), [norm[a:a + 10] for a, _ in later]
+
+
+def test_a_stray_space_does_not_win_over_cuts_between_characters() -> None:
+    counter = default_counter()
+    text = "云岭 茶村" + "村民世代以种茶为生茶园沿着山坡层层展开远看像一级一级的绿色台阶" * 8
+    chunks = chunk_text(text, counter, chunk_size=50, overlap=0)
+    assert all(counter.count(c) >= 25 for c in chunks[:-1]), [len(c) for c in chunks]

@@ -100,10 +100,9 @@ class AgentMemory:
 
     def archival_insert(self, content: str) -> int:
         from memgpt.ingest.chunking import chunk_text
-        from memgpt.tokens import default_counter
 
         limit = max(16, getattr(self.embedder, "max_tokens", 256) - 2)
-        pieces = chunk_text(content, default_counter(), limit, min(25, limit // 8)) or [content]
+        pieces = chunk_text(content, self.embedder.token_counter(), limit, min(25, limit // 8)) or [content]
         vectors = self.embedder.embed_batch(pieces)
         passages = [Passage(id=stable_id("passage", self.state.id, piece), user_id=self.state.user_id, text=piece,
                             embedding=vec, agent_id=self.state.id) for piece, vec in zip(pieces, vectors)]
@@ -114,7 +113,7 @@ class AgentMemory:
     def archival_search(self, query: str, page: int = 0) -> tuple[list[ScoredPassage], int]:
         """One page of the best matches, and how many passages archival memory holds in all."""
         scope = self.scope()
-        hits = self.archival.search_hybrid(query, self.embedder.embed(query), scope, limit=self.page_size,
+        hits = self.archival.search_hybrid(query, self.embedder.embed_query(query), scope, limit=self.page_size,
                                            offset=page * self.page_size)
         return hits, self.archival_count()
 
@@ -131,7 +130,7 @@ class AgentMemory:
         if lexical_terms(query):
             try:
                 self._index_backlog()
-                vector = self.embedder.embed(query)
+                vector = self.embedder.embed_query(query)
             except EmbeddingError as exc:
                 log.warning("recall search falls back to word search: %s", exc)
         return self.recall.search(self.state.id, query, limit=self.page_size, offset=page * self.page_size,

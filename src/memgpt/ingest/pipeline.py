@@ -32,7 +32,6 @@ from memgpt.names import check_name
 from memgpt.runtime import Runtime
 from memgpt.schemas import Document, Passage, Source, stable_id
 from memgpt.store.metadata import LOADED
-from memgpt.tokens import default_counter
 
 EMBED_WINDOW = 256  # passages embedded per call: big enough to sort by length, small enough to show progress
 
@@ -212,7 +211,7 @@ def _read_all(rt: Runtime, source: Source, files: Sequence[Path], chunk_size: in
     part-way still knows every claim it has to release)."""
     from tqdm import tqdm
 
-    counter = default_counter()
+    counter = rt.embedder.token_counter()
     seen: dict[str, Path] = {}  # content hash -> first file with it in this load
     for path in tqdm(files, desc="Loading files", unit="file", disable=not progress, file=sys.stderr):
         try:

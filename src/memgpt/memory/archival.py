@@ -28,8 +28,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from memgpt.errors import DiskFullError, StorageError, StorageLockedError
+from memgpt.errors import DiskFullError, EmbeddingError, StorageError, StorageLockedError
 from memgpt.memory.search import DEPTH, Hit, HybridParams, hybrid_rank, lexical_terms
+from memgpt.memory.words import search_words
 from memgpt.schemas import Passage, ScoredPassage
 
 # Bounds pymilvus's own retry loop, which only honours a timeout given as an int (a float is
@@ -57,6 +58,12 @@ class ArchivalStore(Protocol):
 
     model_id: str
     dim: int
+
+    @property
+    def has_words(self) -> bool:
+        """Whether this collection's BM25 reads CJK-aware words (see ``MilvusConnection.has_words``)."""
+        self.conn.ensure_collection(self.collection, self.dim)
+        return self.conn.has_words(self.collection)
 
     def insert(self, passages: Sequence[Passage]) -> None: ...
     def search_hybrid(self, query: str, vector: np.ndarray, scope: Scope, *, limit: int, offset: int = 0,
@@ -92,6 +99,7 @@ class MilvusConnection:
         self._lock = threading.Lock()
         self.templates = False
         self._ready: set[str] = set()
+        self._words: dict[str, bool] = {}  # collection -> has the ``words`` field BM25 reads
 
     @property
     def client(self) -> Any:
@@ -175,12 +183,20 @@ class MilvusConnection:
                 self._client = None
                 self._ready.clear()
 
+    def has_words(self, name: str) -> bool:
+        """Whether BM25 reads the CJK-aware ``words`` field (collections made before it read ``text``)."""
+        return self._words.get(name, True)
+
     def ensure_collection(self, name: str, dim: int) -> None:
         if name in self._ready:
             return
         client = self.client
         if client.has_collection(name, timeout=TIMEOUT_S):
-            have = _collection_dim(client.describe_collection(name, timeout=TIMEOUT_S))
+            desc = client.describe_collection(name, timeout=TIMEOUT_S)
+            # A collection from before the words field keeps working as it was built
+            # (BM25 over ``text``, CJK runs unsplit); new collections get the field.
+            self._words[name] = any(f.get("name") == "words" for f in desc.get("fields", []))
+            have = _collection_dim(desc)
             if have is not None and have != dim:
                 raise StorageError(
                     f"Milvus collection {name} holds {have}-d vectors but the model gives {dim}-d",
@@ -200,12 +216,15 @@ class MilvusConnection:
         for scalar in ("user_id", "agent_id", "source_id", "document_id"):
             schema.add_field(scalar, DataType.VARCHAR, max_length=80)
         schema.add_field("created_ms", DataType.INT64)
-        schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_BYTES, enable_analyzer=True)
+        schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_BYTES)
+        # What BM25 reads: the text with CJK runs as character pairs (memgpt.memory.words), through
+        # the standard analyzer, which splits them at the spaces; text without CJK is unchanged.
+        schema.add_field("words", DataType.VARCHAR, max_length=MAX_TEXT_BYTES, enable_analyzer=True)
         schema.add_field("metadata", DataType.JSON)
         schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=dim)
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         schema.add_function(Function(name="text_bm25", function_type=FunctionType.BM25,
-                                     input_field_names=["text"], output_field_names=["sparse"]))
+                                     input_field_names=["words"], output_field_names=["sparse"]))
         index = client.prepare_index_params()
         params = {"M": 16, "efConstruction": 200} if self.index == "HNSW" else {}
         index.add_index("embedding", index_type=self.index, metric_type="COSINE", params=params)
@@ -213,6 +232,7 @@ class MilvusConnection:
         # Index params go in with the collection: building an index later over
         # existing rows is slow and can trip gRPC keepalive limits on Lite.
         client.create_collection(name, schema=schema, index_params=index, timeout=TIMEOUT_S)
+        self._words[name] = True
 
 
 def _milvus_errors(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -251,11 +271,18 @@ class MilvusArchivalStore:
         self.conn.ensure_collection(self.collection, self.dim)
         return self.conn.client
 
+    @property
+    def has_words(self) -> bool:
+        """Whether this collection's BM25 reads CJK-aware words (see ``MilvusConnection.has_words``)."""
+        self.conn.ensure_collection(self.collection, self.dim)
+        return self.conn.has_words(self.collection)
+
     def insert(self, passages: Sequence[Passage], *, flush: bool = False) -> None:
         """Write ``passages`` (all or none); ``flush`` also waits until Milvus has persisted them."""
         if not passages:
             return
-        rows = [self._row(p) for p in passages]
+        words = self.has_words
+        rows = [self._row(p, words) for p in passages]
         client = self._client
         try:
             for i in range(0, len(rows), 512):
@@ -313,14 +340,16 @@ class MilvusArchivalStore:
             self._seen_rows = int(stats.get("row_count", 0)) > 0
         return self._seen_rows
 
-    def _row(self, p: Passage) -> dict[str, Any]:
+    def _row(self, p: Passage, words: bool = True) -> dict[str, Any]:
         vec = np.asarray(p.embedding, dtype=np.float32)
         if vec.shape != (self.dim,):
             raise StorageError(f"passage {p.id} has a {vec.shape}-shaped vector, expected ({self.dim},)")
-        text = p.text
-        if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
-            text = text.encode("utf-8")[:MAX_TEXT_BYTES].decode("utf-8", "ignore")
-        return {
+        if not np.isfinite(vec).all():
+            raise EmbeddingError(f"refusing to store passage {p.id}: its embedding by {self.model_id} holds NaN or Inf",
+                                 "the embedding model is broken for this text; nothing was stored")
+        text = _clip(p.text)
+        extra = {"words": _clip(search_words(text))} if words else {}
+        return {**extra, 
             "id": _checked(p.id), "user_id": _checked(p.user_id), "agent_id": _checked(p.agent_id, empty=True),
             "source_id": _checked(p.source_id, empty=True), "document_id": _checked(p.document_id, empty=True),
             "created_ms": int(p.created_at.timestamp() * 1000), "text": text, "metadata": p.metadata or {},
@@ -372,7 +401,7 @@ class MilvusArchivalStore:
         """
         depth = max(DEPTH, 2 * (offset + limit))
         q = np.asarray(vector, dtype=np.float32)
-        terms = " ".join(lexical_terms(query))
+        terms = " ".join(lexical_terms(query, split_cjk=self.has_words))
         # The two searches are independent round trips: run them side by side.
         words = _POOL.submit(self.search_text, terms, scope, limit=depth, with_vectors=True) if terms else None
         dense = self.search(q, scope, limit=depth)
@@ -398,6 +427,16 @@ class MilvusArchivalStore:
         res = self._client.query(self.collection, output_fields=["count(*)"], timeout=TIMEOUT_S,
                                  **self._filter_kwargs(expr, params))
         return int(res[0]["count(*)"]) if res else 0
+
+    @_milvus_errors("read")
+    def sample_texts(self, scope: Scope, limit: int = 64) -> list[str]:
+        """Texts of up to ``limit`` passages in scope (any of them: to tell what language they are in)."""
+        expr, params = self._filter(scope)
+        if expr is None:
+            return []
+        rows = self._client.query(self.collection, output_fields=["text"], limit=limit, timeout=TIMEOUT_S,
+                                  **self._filter_kwargs(expr, params))
+        return [r["text"] for r in rows]
 
     @_milvus_errors("read")
     def get(self, ids: Sequence[str]) -> list[Passage]:
@@ -458,6 +497,13 @@ class MilvusArchivalStore:
         if self.conn.templates:
             return {"filter": expr, "filter_params": params}
         return {"filter": expr.format(**{k: _literal(v) for k, v in params.items()})}
+
+
+def _clip(text: str) -> str:
+    """``text`` cut to what a VARCHAR field holds (whole characters)."""
+    if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+        return text.encode("utf-8")[:MAX_TEXT_BYTES].decode("utf-8", "ignore")
+    return text
 
 
 def _checked(value: str, empty: bool = False) -> str:

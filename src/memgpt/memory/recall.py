@@ -27,6 +27,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import numpy as np
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, text
 
+from memgpt.errors import EmbeddingError
 from memgpt.memory.search import DEPTH, Hit, HybridParams, hybrid_rank, lexical_terms
 from memgpt.schemas import Message
 from memgpt.store import tables as t
@@ -135,6 +136,10 @@ class RecallStore:
         """Store the vectors of embedded messages (replacing older ones); returns how many were stored."""
         if not items:
             return 0
+        for m, vec in items:
+            if not np.isfinite(np.asarray(vec, dtype=np.float32)).all():
+                raise EmbeddingError(f"refusing to store the vector of message {m.id}: its embedding by {model} "
+                                     "holds NaN or Inf", "the embedding model is broken for this text; nothing was stored")
         ids = [m.id for m, _ in items]
         with self.engine.begin() as conn:
             seqs = dict(conn.execute(select(t.messages.c.id, t.messages.c.seq)

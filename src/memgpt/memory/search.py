@@ -48,11 +48,14 @@ deterministic.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from memgpt.memory.words import search_words
 
 DEPTH = 100  # candidates each caller fetches per side (more for deep pages)
 
@@ -100,9 +103,13 @@ s t d ll m re ve
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
-def lexical_terms(query: str) -> list[str]:
-    """The query's lower-case word tokens without stop words (all of them if nothing else is left)."""
-    words = [w.lower() for w in _TOKEN.findall(query)]
+def lexical_terms(query: str, split_cjk: bool = True) -> list[str]:
+    """The query's lower-case word tokens without stop words (all of them if nothing else is left).
+
+    CJK runs become their character pairs (``memgpt.memory.words``), as they are in every word
+    index; ``split_cjk=False`` keeps them whole, for an index built before that.
+    """
+    words = [w.lower() for w in _TOKEN.findall(search_words(query) if split_cjk else query)]
     kept = [w for w in words if w not in STOP_WORDS]
     seen: set[str] = set()
     return [w for w in (kept or words) if not (w in seen or seen.add(w))]
@@ -139,14 +146,17 @@ def hybrid_rank(dense: Sequence[Hit], lexical: Sequence[Hit], query: str = "", *
         return []
     d_rank = _ranks(dense)
     l_rank = _ranks(lexical)
-    d_floor = min((h.score for h in dense), default=0.0)
-    l_floor = 0.0 if lexical_complete or not lexical else min(h.score for h in lexical)
+    # A non-finite score (a NaN vector from a broken embedding) counts as its
+    # side's floor: one NaN in the pool would otherwise make every z-score NaN
+    # and the sort meaningless.
+    d_floor = min((h.score for h in dense if math.isfinite(h.score)), default=0.0)
+    l_floor = 0.0 if lexical_complete else min((h.score for h in lexical if math.isfinite(h.score)), default=0.0)
     ds = np.full(n, d_floor, dtype=np.float64)
     ls = np.full(n, l_floor, dtype=np.float64)
-    for hits, ranks, arr in ((dense, d_rank, ds), (lexical, l_rank, ls)):
+    for hits, ranks, arr, floor in ((dense, d_rank, ds, d_floor), (lexical, l_rank, ls, l_floor)):
         for r, h in enumerate(hits):
             if ranks[h.id] == r:  # a repeated id keeps its first (best) score
-                arr[index[h.id]] = h.score
+                arr[index[h.id]] = h.score if math.isfinite(h.score) else floor
     # Lexical evidence only adds: sharing few words with the query is what a
     # paraphrase looks like, so below-average word overlap is not held against
     # a candidate (its meaning still counts on the dense side).

@@ -69,7 +69,7 @@ class AgentStore:
         if messages:
             conn.execute(insert(t.messages), [
                 {"id": m.id, "user_id": agent.user_id, "agent_id": agent.id, "role": m.role, "content": m.content,
-                 "search_text": search_text(m),
+                 **_search_columns(m),
                  "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in m.tool_calls]
                  or None, "tool_call_id": m.tool_call_id, "name": m.name, "created_at": m.created_at}
                 for m in messages])
@@ -78,7 +78,7 @@ class AgentStore:
         """Rewrite a stored message in place (used by /rethink and /rewrite)."""
         with self.engine.begin() as conn:
             conn.execute(update(t.messages).where(t.messages.c.id == m.id, t.messages.c.agent_id == agent.id).values(
-                content=m.content, search_text=search_text(m),
+                content=m.content, **_search_columns(m),
                 tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in m.tool_calls] or None))
 
     def find(self, user_id: str, name: str) -> AgentState | None:
@@ -160,6 +160,14 @@ def fetch_messages(engine: Engine, ids: Sequence[str]) -> list[Message]:
         rows = conn.execute(select(t.messages).where(t.messages.c.id.in_(list(ids))))
         by_id = {r.id: row_to_message(r) for r in rows}
     return [by_id[i] for i in ids if i in by_id]
+
+
+def _search_columns(m: Message) -> dict[str, str | None]:
+    """``search_text`` and, for text with CJK runs, the character-pair words the full-text index reads."""
+    from memgpt.memory.words import has_cjk, search_words
+
+    st = search_text(m)
+    return {"search_text": st, "search_words": search_words(st) if st and has_cjk(st) else None}
 
 
 def search_text(m: Message) -> str | None:

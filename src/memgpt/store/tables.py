@@ -142,6 +142,9 @@ messages = Table(
     Column("content", Text),
     # What recall search matches: the user's words, the agent's thoughts and what it sent.
     Column("search_text", Text),
+    # search_text with CJK runs as character pairs (memgpt.memory.words), which is what the
+    # full-text index holds for it; NULL when the text has no CJK (the index then reads search_text).
+    Column("search_words", Text),
     Column("tool_calls", JSON),
     Column("tool_call_id", String(200)),
     Column("name", String(200)),
@@ -280,10 +283,55 @@ def _m006_server(conn: Connection) -> None:
     metadata.create_all(conn, tables=[api_keys, jobs])
 
 
+def _m005_cjk_words(conn: Connection) -> None:
+    """Full-text search that finds Chinese, Japanese and Korean words: index ``search_words`` where set.
+
+    Adds ``messages.search_words`` (m001 already creates it on a new database),
+    points the index at ``coalesce(search_words, search_text)`` and fills the
+    column for the stored messages that hold CJK text. Rows without CJK keep
+    exactly the index entries they had.
+    """
+    from sqlalchemy import inspect, update
+
+    from memgpt.memory.words import has_cjk, search_words
+
+    if "search_words" not in {c["name"] for c in inspect(conn).get_columns("messages")}:
+        conn.execute(text("ALTER TABLE messages ADD COLUMN search_words TEXT"))
+    indexed = "coalesce({0}.search_words, {0}.search_text, '')"
+    if conn.dialect.name == "sqlite":
+        for name in ("messages_fts_ai", "messages_fts_ad", "messages_fts_au"):
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+        new, old = indexed.format("new"), indexed.format("old")
+        conn.execute(text(
+            "CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN "
+            f"INSERT INTO messages_fts(rowid, search_text) VALUES (new.seq, {new}); END"))
+        conn.execute(text(
+            "CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN "
+            f"INSERT INTO messages_fts(messages_fts, rowid, search_text) VALUES ('delete', old.seq, {old}); END"))
+        conn.execute(text(
+            "CREATE TRIGGER messages_fts_au AFTER UPDATE ON messages BEGIN "
+            f"INSERT INTO messages_fts(messages_fts, rowid, search_text) VALUES ('delete', old.seq, {old}); "
+            f"INSERT INTO messages_fts(rowid, search_text) VALUES (new.seq, {new}); END"))
+    # The update trigger swaps each row's index entry (it was indexed by search_text).
+    rows = conn.execute(text("SELECT seq, search_text FROM messages WHERE search_text IS NOT NULL "
+                             "AND search_words IS NULL")).all()
+    for seq, st in rows:
+        if has_cjk(st):
+            conn.execute(update(messages).where(messages.c.seq == seq).values(search_words=search_words(st)))
+    if conn.dialect.name == "postgresql":
+        # A generated column's expression cannot be altered: drop it and add it back.
+        conn.execute(text("ALTER TABLE messages DROP COLUMN IF EXISTS content_tsv"))
+        conn.execute(text(
+            "ALTER TABLE messages ADD COLUMN content_tsv tsvector "
+            f"GENERATED ALWAYS AS (to_tsvector('english', {indexed.format('messages')})) STORED"))
+        conn.execute(text("CREATE INDEX IF NOT EXISTS ix_messages_tsv ON messages USING GIN (content_tsv)"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "base tables", _m001_base),
     (2, "full-text index on messages", _m002_message_fulltext),
     (3, "message vectors for dense recall search", _m003_message_vectors),
     (4, "agent versions and document load claims", _m004_versions_and_load_claims),
+    (5, "full-text search over CJK character pairs", _m005_cjk_words),
     (6, "API keys and jobs for the server", _m006_server),
 ]

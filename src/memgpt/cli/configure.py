@@ -126,20 +126,20 @@ def _embedding_advice(s: Settings) -> str | None:
     if "://" in milvus or not Path(milvus).is_file() or (metadata.startswith("sqlite:///")
                                                           and not Path(metadata[10:]).is_file()):
         return None  # nothing loaded yet (or a server: not worth a connection here)
-    from memgpt.cli.data import source_language_advice
     from memgpt.errors import MemGPTError
     from memgpt.runtime import Runtime
+    from memgpt.service import Service
 
-    rt = Runtime(s)
+    svc = Service(Runtime(s))
     try:
-        for stats in rt.metadata.list_sources(rt.user.id):
-            advice = source_language_advice(rt, stats.source)
+        for source in svc.list_sources():
+            advice = svc.language_advice(source.id)
             if advice:
                 return advice
     except MemGPTError:
         return None  # e.g. the store is in use by another process: the advice can wait
     finally:
-        rt.close()
+        svc.close()
     return None
 
 

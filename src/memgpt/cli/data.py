@@ -74,18 +74,6 @@ def load(args: argparse.Namespace) -> int:
     return InputFileError.exit_code if result.failed or unusable else 0
 
 
-def source_language_advice(rt: Runtime, source: Source) -> str | None:
-    """The multilingual model recommended in one line when a source's passages are mostly CJK."""
-    from memgpt.embeddings import local_model_name, multilingual_advice
-    from memgpt.memory.archival import Scope
-
-    if local_model_name(source.embedding_model) != "all-MiniLM-L6-v2":
-        return None  # already another model: nothing to recommend, no passage to read
-    store = rt.archival(source.embedding_model, source.embedding_dim)
-    return multilingual_advice(store.sample_texts(Scope(source.user_id, source_ids=[source.id])),
-                               source.embedding_model)
-
-
 def list_(args: argparse.Namespace) -> int:
     svc = _service()
     try:

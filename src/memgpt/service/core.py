@@ -322,7 +322,20 @@ class Service:
                           n_documents=report.n_documents,
                           skipped=[FileError(f, why) for f, why in report.skipped],
                           failed=[FileError(f, why) for f, why in report.failed],
-                          storage_failed=report.storage_failed)
+                          storage_failed=report.storage_failed,
+                          advice=self.language_advice(report.source.id) if report.n_passages else None)
+
+    def language_advice(self, source_ref: str) -> str | None:
+        """The multilingual model recommended in one line when a source's passages are mostly CJK."""
+        from memgpt.embeddings import local_model_name, multilingual_advice
+        from memgpt.memory.archival import Scope
+
+        source = self._source(source_ref)
+        if local_model_name(source.embedding_model) != "all-MiniLM-L6-v2":
+            return None  # already another model: nothing to recommend, no passage to read
+        store = self.rt.archival(source.embedding_model, source.embedding_dim)
+        return multilingual_advice(store.sample_texts(Scope(source.user_id, source_ids=[source.id])),
+                                   source.embedding_model)
 
     def delete_source(self, ref: str) -> None:
         from memgpt.memory.archival import Scope

@@ -192,6 +192,7 @@ class LoadResult(Model):
     skipped: list[FileError] = field(default_factory=list)  # already loaded
     failed: list[FileError] = field(default_factory=list)
     storage_failed: bool = False  # a store failed (disk full, Milvus down), not just an input file
+    advice: str | None = None  # e.g. the multilingual model, when the source is mostly Chinese/Japanese/Korean
 
 
 @dataclass

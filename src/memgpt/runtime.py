@@ -89,13 +89,16 @@ class Runtime:
                           "use local or openai: memgpt configure --embedding-provider local")
 
     def llm(self, model: str | None = None, endpoint: str | None = None, provider: str | None = None,
-            context_window: int | None = None, on_wait: Callable[[float], None] | None = None) -> LLMClient:
+            context_window: int | None = None, on_wait: Callable[[float], None] | None = None,
+            wrapper: str | None = None, timeout: int | None = None) -> LLMClient:
         """The chat model. A server on this machine or a private network (by provider or by URL) gets the
         local deadline and is never re-sent a request it may still be computing; its window is asked of
-        it (see :mod:`memgpt.llm.local`)."""
+        it (see :mod:`memgpt.llm.local`). ``wrapper`` "json" puts the functions in the prompt
+        (:mod:`memgpt.llm.wrappers`), with decoding constrained to the answer's schema on local servers."""
         from memgpt.llm.local import LOCAL_PROVIDERS, is_local_url
         from memgpt.llm.openai_client import OpenAICompatibleClient
         from memgpt.llm.providers import resolve_endpoint
+        from memgpt.llm.wrappers import wrap
 
         s = self.settings
         provider = provider or s.model_provider
@@ -103,11 +106,12 @@ class Runtime:
         ep = resolve_endpoint(provider, endpoint, None, config_base_url=s.model_endpoint,
                               config_api_key=s.model_api_key)
         local = ep.provider in LOCAL_PROVIDERS or is_local_url(ep.base_url)
-        deadline = float(s.llm_timeout or (LOCAL_DEADLINE if local else HOSTED_DEADLINE))
+        deadline = float(timeout or s.llm_timeout or (LOCAL_DEADLINE if local else HOSTED_DEADLINE))
         # One attempt may use the whole deadline; on a hosted API retries fit inside it.
-        return OpenAICompatibleClient.from_endpoint(
+        client = OpenAICompatibleClient.from_endpoint(
             ep, model, context_window or s.context_window,  # None: asked of a local server, else known per model
             timeout=deadline, deadline=deadline, local=local, provider=ep.provider, on_wait=on_wait)
+        return wrap(client, wrapper or s.model_wrapper, constrain=local)
 
     def close(self) -> None:
         if "milvus" in self.__dict__:

@@ -267,3 +267,44 @@ def test_runtime_sees_a_local_server_by_its_url(local_rt: Runtime) -> None:
                 "http://10.0.0.5:11434/v1"):
         assert local_rt.llm(endpoint=url, provider="custom", context_window=4096).local, url
     assert not local_rt.llm(endpoint="https://api.together.xyz/v1", provider="custom", context_window=4096).local
+
+
+# --------------------------------------------------------------------------- 5. the JSON wrapper
+
+
+def test_json_wrapper_puts_functions_in_the_prompt_and_reads_one_object(rt: Runtime, srv: FakeLLMServer) -> None:
+    from memgpt.llm.wrappers import JSONWrapper
+
+    events: list[AgentEvent] = []
+    llm = JSONWrapper(OpenAICompatibleClient(srv.base_url, None, "m", 8192, sleep=lambda _s: None))
+    state = factory.create_agent(rt, persona="sam_pov", llm=llm)
+    agent = factory.open_agent(rt, state, llm, on_event=events.append)
+    srv.queue(FakeReply.text('{"thought": "Save the name first.", "function": "core_memory_append", '
+                             '"params": {"name": "human", "content": "Name: Chad", "request_heartbeat": true}}'),
+              FakeReply.text('{"thought": "Now answer.", "function": "send_message", '
+                             '"params": {"message": "Got it, Chad."}}'))
+    assert agent.step("My name is Chad, remember it.").messages == ["Got it, Chad."]
+    assert agent.state.blocks["human"].value.endswith("Name: Chad")
+    assert [e.text for e in events if e.kind == "thought"] == ["Save the name first.", "Now answer."]
+    first, second = (dict(r) for r in srv.chat_requests)
+    assert "tools" not in first and "tool_choice" not in first
+    system = first["messages"][0]["content"]
+    assert "- core_memory_append:" in system and "exactly one JSON object" in system
+    schema = first["response_format"]["json_schema"]["schema"]
+    assert "send_message" in schema["properties"]["function"]["enum"]
+    roles = [m["role"] for m in second["messages"]]
+    assert "tool" not in roles
+    replayed = [m for m in second["messages"] if m["role"] == "assistant"][-1]
+    assert json.loads(replayed["content"])["function"] == "core_memory_append"
+    assert second["messages"][-1]["content"].startswith("[function core_memory_append returned]")
+
+
+def test_runtime_applies_the_configured_wrapper(local_rt: Runtime, srv: FakeLLMServer) -> None:
+    from memgpt.errors import ConfigError
+    from memgpt.llm.wrappers import JSONWrapper
+
+    llm = local_rt.llm(endpoint=srv.base_url, provider="custom", context_window=4096, wrapper="json")
+    assert isinstance(llm, JSONWrapper) and llm.constrain and llm.context_window == 4096
+    assert not isinstance(local_rt.llm(endpoint=srv.base_url, provider="custom", wrapper="none"), JSONWrapper)
+    with pytest.raises(ConfigError, match="unknown model wrapper"):
+        local_rt.llm(endpoint=srv.base_url, provider="custom", wrapper="chatml")

@@ -25,6 +25,7 @@ class Output:
 
     stream: TextIO = field(default_factory=lambda: sys.stdout)
     debug: bool = False
+    _waiting: bool = False
 
     def event(self, e: AgentEvent) -> None:
         if e.kind == "thought":
@@ -54,6 +55,13 @@ class Output:
     def error(self, text: str) -> None:
         self._print(f"error: {text}")
 
+    def waiting(self, seconds: float) -> None:
+        """The LLM client's on_wait hook: elapsed seconds on one line that the next output replaces."""
+        if self.stream.isatty():
+            self.stream.write(f"\r⏳ waiting for the model… {int(seconds)} s (Ctrl-C interrupts)")
+            self.stream.flush()
+            self._waiting = True
+
     def progress(self, desc: str, total: int) -> None:
         from tqdm import tqdm
 
@@ -61,6 +69,9 @@ class Output:
             bar.update(max(total, 1))
 
     def _print(self, text: str) -> None:
+        if self._waiting:  # wipe the waiting line first
+            self.stream.write("\r\033[K")
+            self._waiting = False
         print(text, file=self.stream, flush=True)
 
 

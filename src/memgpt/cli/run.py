@@ -43,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
         llm = rt.llm(model=model, endpoint=args.model_endpoint or saved.get("endpoint"),
                      provider=args.model_endpoint_type or saved.get("provider"),
                      context_window=args.context_window
-                     or (saved.get("context_window") if model == saved.get("model") else None))
+                     or (saved.get("context_window") if model == saved.get("model") else None),
+                     wrapper=args.model_wrapper,
+                     timeout=args.llm_timeout, on_wait=out.waiting)
         if not args.no_verify and hasattr(llm, "verify"):
             llm.verify()
         if state is not None:

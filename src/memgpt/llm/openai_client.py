@@ -603,6 +603,8 @@ class OpenAICompatibleClient:
             body["temperature"] = request.temperature
         if request.max_tokens is not None:
             body["max_completion_tokens" if reasoning else "max_tokens"] = request.max_tokens
+        if request.response_format is not None:
+            body["response_format"] = request.response_format
         return body
 
     def _is_ollama(self) -> bool:

@@ -106,11 +106,13 @@ class Runtime:
         ep = resolve_endpoint(provider, endpoint, None, config_base_url=s.model_endpoint,
                               config_api_key=s.model_api_key)
         local = ep.provider in LOCAL_PROVIDERS or is_local_url(ep.base_url)
-        deadline = float(timeout or s.llm_timeout or (LOCAL_DEADLINE if local else HOSTED_DEADLINE))
+        given = timeout or s.llm_timeout
+        deadline = float(given or (LOCAL_DEADLINE if local else HOSTED_DEADLINE))
         # One attempt may use the whole deadline; on a hosted API retries fit inside it.
         client = OpenAICompatibleClient.from_endpoint(
             ep, model, context_window or s.context_window,  # None: asked of a local server, else known per model
-            timeout=deadline, deadline=deadline, local=local, provider=ep.provider, on_wait=on_wait)
+            timeout=deadline, deadline=deadline, local=local, provider=ep.provider, on_wait=on_wait,
+            local_deadline=float(given or LOCAL_DEADLINE))
         return wrap(client, wrapper or s.model_wrapper, constrain=local)
 
     def close(self) -> None:

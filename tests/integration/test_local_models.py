@@ -308,3 +308,14 @@ def test_runtime_applies_the_configured_wrapper(local_rt: Runtime, srv: FakeLLMS
     assert not isinstance(local_rt.llm(endpoint=srv.base_url, provider="custom", wrapper="none"), JSONWrapper)
     with pytest.raises(ConfigError, match="unknown model wrapper"):
         local_rt.llm(endpoint=srv.base_url, provider="custom", wrapper="chatml")
+
+
+def test_a_server_whose_model_list_says_llama_cpp_becomes_local(srv: FakeLLMServer) -> None:
+    """A URL that does not look local (a tunnel, a DNS name) is still recognised by what /v1/models says."""
+    srv.route("GET", "/v1/models", {"object": "list", "data": [{"id": "m", "object": "model", "owned_by": "llamacpp"}]})
+    srv.route("GET", "/props", {"default_generation_settings": {"n_ctx": 3072}})
+    llm = OpenAICompatibleClient(srv.base_url, None, "m", timeout=60, deadline=60, local_deadline=600)
+    assert not llm.local
+    llm.verify()
+    assert llm.local and llm.transport.local and llm.transport.deadline == 600
+    assert llm.context_window == 3072

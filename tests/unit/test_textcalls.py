@@ -51,8 +51,8 @@ def _one(text: str) -> tuple[str, dict, str | None]:
     # broken JSON inside the block: single quotes, a trailing comma
     ("<tool_call>{'name': 'send_message', 'arguments': {'message': 'hi',}}</tool_call>",
      "send_message", {"message": "hi"}, None),
-    # a known tool named without an arguments field
-    ('{"name": "send_message", "message": "hi"}', "send_message", {}, None),
+    # a known tool with its arguments beside the name
+    ('{"name": "send_message", "message": "hi"}', "send_message", {"message": "hi"}, None),
 ], ids=["hermes", "hermes-unclosed", "tools-tag", "json-fence", "arguments-string", "function-params",
         "openai-shape", "python-tag-json", "python-tag-call", "mistral", "repaired-json", "known-name-only"])
 def test_shapes(text: str, name: str, args: dict, rest: str | None) -> None:
@@ -100,3 +100,9 @@ def test_unknown_function_name_is_still_a_call() -> None:
 def test_empty_and_none() -> None:
     assert calls_from_text(None, TOOLS).text is None
     assert calls_from_text("   ", TOOLS).calls == []
+
+
+def test_data_in_a_reply_is_not_taken_for_a_call() -> None:
+    text = 'Here is the record: {"name": "Chad", "input": "tea"}'
+    found = calls_from_text(text, TOOLS)
+    assert found.calls == [] and found.text == text

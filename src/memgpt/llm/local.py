@@ -97,6 +97,13 @@ def probe_server(base_url: str, api_key: str | None, model: str, *, timeout: flo
     return info
 
 
+def server_kind_of_models(models: Any) -> str | None:
+    """llamacpp / vllm / ollama when a ``/v1/models`` list's ``owned_by`` says so."""
+    info = ServerInfo()
+    _read_models(models, "", info)
+    return info.kind
+
+
 def _read_models(models: Any, model: str, info: ServerInfo) -> None:
     data = models.get("data") if isinstance(models, Mapping) else None
     if not isinstance(data, list):
@@ -159,4 +166,5 @@ def overflow_limit(message: str | None) -> int | None:
     return None
 
 
-__all__ = ["LOCAL_PROVIDERS", "ServerInfo", "is_local_url", "overflow_limit", "probe_server"]
+__all__ = ["LOCAL_PROVIDERS", "ServerInfo", "is_local_url", "overflow_limit", "probe_server",
+           "server_kind_of_models"]

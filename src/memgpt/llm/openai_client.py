@@ -488,7 +488,8 @@ class OpenAICompatibleClient:
     8,192 when the server does not say; elsewhere it is known per model
     (:func:`memgpt.llm.providers.context_window_for`). ``max_retries`` counts
     retries after the first attempt; ``deadline`` bounds one reply, retries
-    included; a ``local`` server's timeout is never retried. ``on_wait`` is
+    included; a ``local`` server's timeout is never retried (``local_deadline``
+    replaces ``deadline`` when :meth:`verify` finds a local server). ``on_wait`` is
     called about once a second with the seconds waited so far (a spinner).
     ``sleep`` replaces :func:`time.sleep` between retries (tests pass a
     recorder). ``key_hint`` is shown on 401/403.
@@ -511,9 +512,11 @@ class OpenAICompatibleClient:
         deadline: float | None = None,
         provider: str | None = None,
         on_wait: Callable[[float], None] | None = None,
+        local_deadline: float | None = None,
     ) -> None:
         self.model = model
         self.local = local
+        self.local_deadline = local_deadline
         self.provider = provider
         self.on_wait = on_wait
         self.server: ServerInfo | None = None
@@ -572,21 +575,39 @@ class OpenAICompatibleClient:
         """Fail fast, with one line, when the endpoint is unreachable or refuses the key.
 
         Asks for the model list once (one retry). A server without that route
-        (404 and the like) passes: only reachability and auth are checked.
+        (404 and the like) passes: only reachability and auth are checked. A list
+        whose ``owned_by`` names llama.cpp, vLLM or Ollama makes the client local
+        (see :meth:`become_local`) even when its URL did not say so.
         """
         from memgpt.llm.errors import LLMAuthError, LLMConnectionError, LLMTimeoutError
+        from memgpt.llm.local import server_kind_of_models
 
         t = self.transport
         probe = OpenAITransport(t.base_url, t.api_key, timeout=timeout, max_retries=1, extra_headers=t.extra_headers,
                                 sleep=t.sleep, what=t.what, key_hint=t.key_hint)
         try:
-            probe.call(lambda sdk: sdk.models.with_raw_response.list(), model=self.model)
+            raw = probe.call(lambda sdk: sdk.models.with_raw_response.list(), model=self.model)
+            try:
+                kind = server_kind_of_models(json.loads(raw.http_response.text))
+            except ValueError:
+                kind = None
+            if kind and not self.local:
+                self.become_local()
         except (LLMConnectionError, LLMTimeoutError, LLMAuthError):
             raise
         except LLMError:
             pass
         finally:
             probe.close()
+
+    def become_local(self) -> None:
+        """Treat the endpoint as the user's own server: the local deadline, no retry after a timeout, and
+        the window asked of the server unless one was given."""
+        self.local = self.transport.local = True
+        if self.local_deadline:
+            self.transport.deadline = self.transport.timeout = self.local_deadline
+        if not self._window_given:
+            self._context_window = None
 
     def request_body(self, request: ChatRequest) -> dict[str, Any]:
         """The JSON body sent for ``request`` (what the server sees)."""

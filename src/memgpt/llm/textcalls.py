@@ -145,11 +145,18 @@ def _call_from_object(obj: Any, names: set[str], explicit: bool) -> tuple[ToolCa
         obj.pop("function", None)
     name = next((obj[k] for k in NAME_KEYS if isinstance(obj.get(k), str) and obj[k].strip()), None)
     arg_key = next((k for k in ARG_KEYS if k in obj), None)
-    if name is None or (arg_key is None and name not in names):
+    # Outside a call block, an object that names no offered tool is a call only with the argument keys the
+    # call formats use: {"name": "Chad", "input": ...} in a reply is data, not a call.
+    plausible = name is not None and (name in names or arg_key in (("arguments", "parameters", "params") if not explicit
+                                                                   else ARG_KEYS))
+    if not plausible:
         if explicit:
             return None, 'a tool call needs a "name" and an "arguments" object: {"name": ..., "arguments": {...}}'
         return None, None
-    args: Any = obj.get(arg_key, {}) if arg_key else {}
+    if arg_key:
+        args: Any = obj.get(arg_key, {})
+    else:  # {"name": "send_message", "message": "hi"}: the arguments sit beside the name
+        args = {k: v for k, v in obj.items() if k not in (*NAME_KEYS, "type", "id", "thought")}
     if args is None:
         args = {}
     if isinstance(args, str):  # arguments as a JSON string (sometimes twice encoded)

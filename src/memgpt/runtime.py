@@ -7,8 +7,9 @@ part is built on first use, so a command pays only for what it touches.
 
 from __future__ import annotations
 
-from functools import cached_property
 from collections.abc import Callable
+from functools import cached_property
+
 from typing import TYPE_CHECKING, TypeVar
 
 from memgpt.config import Settings
@@ -26,7 +27,10 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
-LOCAL_PROVIDERS = ("ollama", "vllm", "lmstudio", "llamacpp")
+# Seconds one reply may take, retries included (``llm_timeout`` overrides). A 1.5B model on a 2-core CPU
+# needs 20-170 s for a 2k-token prompt.
+HOSTED_DEADLINE = 60.0
+LOCAL_DEADLINE = 600.0
 
 
 def _refuse_emptied_sqlite(url: str, milvus_uri: str) -> None:
@@ -125,22 +129,34 @@ class Runtime:
                           "use local or openai: memgpt configure --embedding-provider local")
 
     def llm(self, model: str | None = None, endpoint: str | None = None, provider: str | None = None,
-            context_window: int | None = None) -> LLMClient:
+            context_window: int | None = None, on_wait: Callable[[float], None] | None = None,
+            wrapper: str | None = None, timeout: int | None = None) -> LLMClient:
+        """The chat model. A server on this machine or a private network (by provider or by URL) gets the
+        local deadline and is never re-sent a request it may still be computing; its window is asked of
+        it (see :mod:`memgpt.llm.local`). ``wrapper`` "json" puts the functions in the prompt
+        (:mod:`memgpt.llm.wrappers`), with decoding constrained to the answer's schema on local servers."""
         if self._llm_factory is not None:
-            return self._llm_factory(model=model, endpoint=endpoint, provider=provider, context_window=context_window)
+            return self._llm_factory(model=model, endpoint=endpoint, provider=provider, context_window=context_window,
+                                     on_wait=on_wait, wrapper=wrapper, timeout=timeout)
+        from memgpt.llm.local import LOCAL_PROVIDERS, is_local_url
         from memgpt.llm.openai_client import OpenAICompatibleClient
         from memgpt.llm.providers import resolve_endpoint
+        from memgpt.llm.wrappers import wrap
 
         s = self.settings
         provider = provider or s.model_provider
         model = model or s.model
         ep = resolve_endpoint(provider, endpoint, None, config_base_url=s.model_endpoint,
                               config_api_key=s.model_api_key)
-        # Models on a local CPU server can take minutes for one reply; a retry after a timeout would
-        # only queue behind the request still running there.
-        timeout = 300.0 if ep.provider in LOCAL_PROVIDERS else 60.0
-        return OpenAICompatibleClient.from_endpoint(
-            ep, model, context_window or s.context_window, timeout=timeout)  # None: known per model
+        local = ep.provider in LOCAL_PROVIDERS or is_local_url(ep.base_url)
+        given = timeout or s.llm_timeout
+        deadline = float(given or (LOCAL_DEADLINE if local else HOSTED_DEADLINE))
+        # One attempt may use the whole deadline; on a hosted API retries fit inside it.
+        client = OpenAICompatibleClient.from_endpoint(
+            ep, model, context_window or s.context_window,  # None: asked of a local server, else known per model
+            timeout=deadline, deadline=deadline, local=local, provider=ep.provider, on_wait=on_wait,
+            local_deadline=float(given or LOCAL_DEADLINE))
+        return wrap(client, wrapper or s.model_wrapper, constrain=local)
 
     def memo(self, key: tuple, build: Callable[[], T]) -> T:
         """One ``build()`` per key for the life of the runtime (LLM clients, for instance)."""

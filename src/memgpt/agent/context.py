@@ -41,22 +41,42 @@ def event(text: str) -> Message:
     return Message(role="user", content=f"[system event] {text}", name=EVENT)
 
 
-def render_system(state: AgentState, archival_count: int, recall_count: int, now: datetime | None = None) -> str:
-    memory = render_memory(state, archival_count, recall_count, now)
+def render_system(state: AgentState) -> str:
+    """The system message: the prompt with core memory. It changes only when core memory does, so the
+    servers' prompt caches (llama.cpp, vLLM, OpenAI) reuse it and the tool schemas that follow it."""
+    memory = render_memory(state)
     prompt = state.system_prompt
     return prompt.replace("{memory}", memory) if "{memory}" in prompt else f"{prompt}\n\n{memory}"
 
 
-def render_memory(state: AgentState, archival_count: int, recall_count: int, now: datetime | None = None) -> str:
-    """The part of the system message that changes: core memory and the memory statistics."""
+def render_memory(state: AgentState) -> str:
+    """Core memory as it appears in the system message."""
     blocks = "\n".join(
         f'<{b.label} characters="{len(b.value)}/{b.limit}">\n{b.value}\n</{b.label}>' for b in state.blocks.values())
+    return f"### Memory\nCore memory:\n{blocks}"
+
+
+def memory_statistics(archival_count: int, recall_count: int, now: datetime | None = None) -> str:
+    """The part that changes every step (time, counts). It travels as an event near the end of the request
+    (see :func:`with_statistics`) rather than in the system message, where it would defeat prompt caching."""
     now = now or datetime.now().astimezone()
-    memory = (f"### Memory (as of {now.strftime('%Y-%m-%d %H:%M %Z').strip()})\n"
-              f"Recall memory: {recall_count} messages in all (search with conversation_search).\n"
-              f"Archival memory: {archival_count} passages (search with archival_memory_search).\n"
-              f"Core memory:\n{blocks}")
-    return memory
+    return (f"[system event] Memory statistics as of {now.strftime('%Y-%m-%d %H:%M %Z').strip()}: "
+            f"recall memory holds {recall_count} messages (search with conversation_search); "
+            f"archival memory holds {archival_count} passages (search with archival_memory_search).")
+
+
+def with_statistics(messages: Sequence[Message], statistics: str) -> list[Message]:
+    """``messages`` with the statistics inserted just before the user's newest message (or the newest event
+    when the user has said nothing yet).
+
+    Before it, not after, so the model still answers the user's words last; and only the newest turn
+    follows it, so consecutive requests share everything up to there (measured in the tests)."""
+    out = list(messages)
+    users = [i for i, m in enumerate(out) if m.role == "user"]
+    said = [i for i in users if out[i].name != EVENT]
+    at = said[-1] if said else users[-1] if users else len(out)
+    out.insert(at, Message(role="user", content=statistics, name=EVENT, id="memory-statistics"))
+    return out
 
 
 def count_at_least(counter: TokenCounter, text: str) -> int:

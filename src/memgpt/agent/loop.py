@@ -22,8 +22,10 @@ from memgpt.agent.context import (
     WARN_AT,
     TokenBudget,
     event,
+    memory_statistics,
     render_memory,
     render_system,
+    with_statistics,
     split_point,
     summarize,
 )
@@ -34,6 +36,8 @@ from memgpt.agent.tools import HEARTBEAT_PARAM, ToolError, ToolSet
 from memgpt.errors import MemGPTError, StorageError
 from memgpt.llm.base import ChatRequest, ChatResponse, LLMClient
 from memgpt.llm.errors import ContextWindowExceededError
+from memgpt.llm.local import overflow_limit
+from memgpt.llm.textcalls import calls_from_text
 from memgpt.schemas import Message, ToolCall
 from memgpt.store.agents import AgentStore
 from memgpt.tokens import TokenCounter
@@ -46,6 +50,13 @@ MEMORY_WARNING = ("Memory pressure: the context window is {pct}% full. Older mes
 LOGIN = "The user has just connected. Greet them in your persona, using send_message."
 EMPTY_REPLY = "Your last reply was empty. Answer the user with send_message."
 BLOCKS_BEFORE_TURN = "blocks_before_turn"  # state key: core memory at the start of the last user turn
+UNREADABLE_CALL = ("Your last reply looked like a function call but could not be read: {errors}. Write each call as "
+                   '<tool_call>{{"name": "send_message", "arguments": {{"message": "..."}}}}</tool_call> '
+                   "with the arguments as a JSON object.")
+MAX_EMPTY_REPLIES = 2  # in a row; past that, asking again only repeats the cause (usually the server's chat format)
+EMPTY_DIAGNOSIS = ("the model returned {n} empty replies in a row, so the turn was stopped; the server's chat format "
+                   "is the likely cause (a function-calling format that hides the reply): serve the model with its "
+                   "own chat template (llama.cpp: llama-server --jinja) or use `--model-wrapper json`")
 
 
 @dataclass
@@ -75,6 +86,7 @@ class Agent:
         self.max_heartbeats = max_heartbeats
         self.on_event = on_event or (lambda e: None)
         self.messages: list[Message] = store.messages(self.state.in_context)
+        self._empty_replies = 0  # empty replies in a row within the current turn
 
     # public ---------------------------------------------------------------------
     def step(self, text: str, *, is_event: bool = False) -> TurnResult:
@@ -95,6 +107,7 @@ class Agent:
     def continue_turn(self) -> TurnResult:
         """Run inner steps from the current queue until the agent yields (used by step and /retry)."""
         self.memory.outbox.messages.clear()
+        self._empty_replies = 0
         steps = 0
         while True:
             steps += 1
@@ -110,8 +123,10 @@ class Agent:
         return self.step(LOGIN, is_event=True)
 
     def system_message(self) -> Message:
-        text = render_system(self.state, self._archival_count(), self.memory.recall_count())
-        return Message(role="system", content=text, id="system")
+        return Message(role="system", content=render_system(self.state), id="system")
+
+    def statistics(self) -> str:
+        return memory_statistics(self._archival_count(), self.memory.recall_count())
 
     def context_tokens(self) -> dict[str, int]:
         tools = self.budget.tools(self.tools.schemas())
@@ -181,14 +196,24 @@ class Agent:
         self._fit()
         try:
             reply = self._complete()
-        except ContextWindowExceededError:
-            self._emit("system", "the endpoint says the context is full; summarising older messages")
-            if not self._evict(self._system_tokens(), keep_ratio=KEEP_RATIO / 2):
-                raise
+        except ContextWindowExceededError as exc:
+            if self._adopt_window(exc):
+                self._fit()  # against the window the server really has
+            else:
+                self._emit("system", "the endpoint says the context is full; summarising older messages")
+                if not self._evict(self._system_tokens(), keep_ratio=KEEP_RATIO / 2):
+                    raise
             reply = self._complete()
         assistant = reply.to_message()
         if not assistant.tool_calls:
-            return self._no_tool_reply(assistant)  # its text is the message, not a thought
+            # Open models served through their own chat templates write their calls as text.
+            found = calls_from_text(assistant.content, self.tools.names())
+            if found.errors and not found.calls:
+                return self._unreadable_call(assistant, found.errors)
+            if not found.calls:
+                return self._no_tool_reply(assistant)  # its text is the message, not a thought
+            assistant = Message(role="assistant", content=found.text, tool_calls=found.calls)
+        self._empty_replies = 0
         if assistant.content:
             self._emit("thought", assistant.content)
         results: list[Message] = []
@@ -201,9 +226,21 @@ class Agent:
         faults.point("step:after-reply")
         return again
 
+    def _adopt_window(self, exc: ContextWindowExceededError) -> bool:
+        """Believe the server when its overflow error names a smaller window than the one assumed."""
+        limit = overflow_limit(exc.message)
+        if not limit or limit >= self.budget.context_window:
+            return False
+        self._emit("warning", f"the server's context window is {limit} tokens, not {self.budget.context_window}; "
+                              f"using {limit} (set it with --context-window {limit})")
+        self.budget.context_window = limit
+        self.llm.context_window = limit
+        self.state.llm_config["context_window"] = limit
+        return True
+
     def _complete(self) -> ChatResponse:
-        request = ChatRequest(messages=[self.system_message(), *(self.budget.view(m) for m in self.messages)],
-                              tools=self.tools.schemas())
+        messages = with_statistics([self.budget.view(m) for m in self.messages], self.statistics())
+        request = ChatRequest(messages=[self.system_message(), *messages], tools=self.tools.schemas())
         return self.llm.complete(request)
 
     def _no_tool_reply(self, assistant: Message) -> bool:
@@ -214,8 +251,20 @@ class Agent:
             self._emit("message", assistant.content)
             self._commit([assistant])
             return False
+        self._empty_replies += 1
+        if self._empty_replies >= MAX_EMPTY_REPLIES:
+            self._emit("warning", EMPTY_DIAGNOSIS.format(n=self._empty_replies))
+            return False
         self._emit("warning", "the model returned an empty reply; asking it again")
         self._commit([event(EMPTY_REPLY)])
+        return True
+
+    def _unreadable_call(self, assistant: Message, errors: list[str]) -> bool:
+        """A reply that tried to call a function in text but could not be read: say exactly why, ask again."""
+        self._empty_replies = 0
+        detail = "; ".join(errors)
+        self._emit("warning", f"the model wrote a function call that could not be read ({detail}); asking it again")
+        self._commit([assistant, event(UNREADABLE_CALL.format(errors=detail))])
         return True
 
     def _run(self, call: ToolCall) -> tuple[str, bool, bool]:
@@ -254,11 +303,11 @@ class Agent:
 
     # context management -------------------------------------------------------------
     def _system_tokens(self) -> int:
-        """Tokens of the system message and tool schemas, counted in parts: the prompt (cached; it
-        rarely changes) and the memory section (small; it changes every step)."""
-        memory = render_memory(self.state, self._archival_count(), self.memory.recall_count())
+        """Tokens of the system message, the tool schemas and the statistics event, counted in parts: the
+        prompt (cached; it rarely changes), core memory and the statistics (small; they change)."""
+        memory = render_memory(self.state)
         return (self.budget.text(self.state.system_prompt.replace("{memory}", "")) + self.budget.count(memory)
-                + self.budget.tools(self.tools.schemas()))
+                + self.budget.count(self.statistics()) + self.budget.tools(self.tools.schemas()))
 
     def _fit(self) -> None:
         fixed = self._system_tokens()

@@ -38,6 +38,9 @@ QUESTIONS = [
     Question("model", "model", "Enter the model name:"),
     Question("context_window", "context_window", "Context window in tokens (empty = known for the model):",
              number=True),
+    Question("model_wrapper", "model_wrapper", "Function calling (json = functions in the prompt, for servers "
+             "and models without tool calling):", ["none", "json"]),
+    Question("llm_timeout", "llm_timeout", "Seconds one reply may take (empty = 60 hosted, 600 local):", number=True),
     Question("model_api_key", "model_api_key", "API key (empty = use OPENAI_API_KEY or none):", secret=True),
     Question("embedding_provider", "embedding_provider", "Select embedding provider:",
              ["local", "openai", "ollama", "vllm", "tei"]),
@@ -207,7 +210,9 @@ def _check(s: Settings) -> None:
             raise ConfigError(f"the local embedding provider has no model {s.embedding_model!r}",
                               "use all-MiniLM-L6-v2 or multilingual-e5-small, or an endpoint: "
                               "--embedding-provider openai")
-    for name in ("context_window", "embedding_dim"):
+    if s.model_wrapper in ("", "none"):
+        s.model_wrapper = None
+    for name in ("context_window", "embedding_dim", "llm_timeout"):
         value = getattr(s, name)
         if value is not None and value <= 0:
             raise ConfigError(f"{name} must be positive, got {value}")

@@ -31,6 +31,14 @@ COMMON.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                     help="show tracebacks and debug logs")
 
 
+def _local_model_flags(g: argparse._ActionsContainer) -> None:
+    g.add_argument("--model-wrapper", choices=["none", "json"],
+                   help="json: list the functions in the prompt and ask for one JSON object (servers or models "
+                        "without tool calling)")
+    g.add_argument("--llm-timeout", type=int, metavar="SECONDS",
+                   help="seconds one reply may take, retries included (default: 60 hosted, 600 local)")
+
+
 def _configure_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "configure", parents=[COMMON], help="choose the LLM, embeddings and storage (prompts for anything not given as a flag)",
@@ -41,6 +49,7 @@ def _configure_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--model-endpoint", metavar="URL", help="base URL, e.g. http://localhost:11434/v1 for Ollama")
     g.add_argument("--model", metavar="NAME", help="model name, e.g. gpt-4o-mini or llama3.1")
     g.add_argument("--context-window", type=int, metavar="TOKENS", help="context window (default: known per model)")
+    _local_model_flags(g)
     g.add_argument("--model-api-key", metavar="KEY", help="API key (stored in ~/.memgpt/credentials, mode 0600)")
     g = p.add_argument_group("embeddings")
     g.add_argument("--embedding-provider", choices=[p for p in EMBEDDING_PROVIDERS if p != "openai-compatible"],
@@ -99,6 +108,7 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model-endpoint", metavar="URL", help="OpenAI-compatible base URL for this run")
     p.add_argument("--model-endpoint-type", choices=PROVIDERS, metavar="TYPE", help="provider of the endpoint")
     p.add_argument("--context-window", type=int, metavar="TOKENS")
+    _local_model_flags(p)
     p.add_argument("--first", action="store_true", help="you speak first (default: the agent greets you)")
     p.add_argument("--no-verify", action="store_true", help="skip the endpoint check at start")
     p.add_argument("-y", "--yes", action="store_true", help="never prompt: create a new agent with defaults")

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
                 if questionary.confirm("Would you like to select an existing agent?", default=False).ask():
                     ref = questionary.select("Select agent:", choices=existing).ask()
         llm_flags = dict(model=args.model, endpoint=args.model_endpoint, provider=args.model_endpoint_type,
-                         context_window=args.context_window)
+                         context_window=args.context_window, wrapper=args.model_wrapper, timeout=args.llm_timeout)
         new = not (ref and svc.agent_exists(ref))
         if new:
             if not args.no_verify:

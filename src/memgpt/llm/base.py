@@ -21,7 +21,8 @@ class ChatRequest:
     ``tools`` holds OpenAI tool schemas (``{"type": "function", "function":
     {...}}``); an empty list means "send no tools at all". ``tool_choice`` is
     only sent when tools are; ``None`` leaves it to the server's default.
-    ``temperature`` / ``max_tokens`` of ``None`` are not sent either.
+    ``temperature`` / ``max_tokens`` of ``None`` are not sent either, nor is
+    ``response_format`` (e.g. ``{"type": "json_schema", ...}`` for the JSON wrapper).
     """
 
     messages: list[Message]
@@ -29,6 +30,7 @@ class ChatRequest:
     tool_choice: str | None = "auto"
     temperature: float | None = None
     max_tokens: int | None = None
+    response_format: dict[str, Any] | None = None
 
 
 @dataclass

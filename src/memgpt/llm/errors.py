@@ -241,7 +241,8 @@ def error_from_status(
     if is_context_overflow(message, code):
         return ContextWindowExceededError(
             f"the prompt does not fit the context window{model_part}: {detail}",
-            "shorten the conversation (summarise old messages) or use a model with a larger context window",
+            "shorten the conversation (/summarize), use a model with a larger window, or give the server's "
+            "real window with --context-window TOKENS",
             **kw,
         )
     if status == 408:

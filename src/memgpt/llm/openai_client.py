@@ -25,13 +25,14 @@ module stays cheap.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -48,12 +49,13 @@ from memgpt.llm.errors import (
     one_line,
     server_error_detail,
 )
-from memgpt.llm.providers import context_window_for
+from memgpt.llm.providers import DEFAULT_CONTEXT_WINDOW, context_window_for
 from memgpt.schemas import ToolCall
 
 if TYPE_CHECKING:  # pragma: no cover
     import openai
 
+    from memgpt.llm.local import ServerInfo
     from memgpt.llm.providers import Endpoint
 
 logger = logging.getLogger("memgpt.llm")
@@ -93,15 +95,19 @@ def call_with_retries(
     translate: Callable[[BaseException], LLMError | None],
     sleep: Callable[[float], None] = time.sleep,
     label: str = "LLM request",
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> T:
     """Run ``attempt`` until it succeeds or fails in a way retrying cannot fix.
 
     ``translate`` turns a transport exception into an :class:`LLMError` (or
     ``None`` to let it propagate as a bug). ``attempt`` may also raise an
     ``LLMError`` itself (e.g. an error object inside a 200 reply). An error is
-    retried when its ``retryable`` attribute is true.
+    retried when its ``retryable`` attribute is true and, with a ``deadline``
+    (seconds for the whole call), when the wait still ends before it.
     """
     retries = 0
+    start = clock()
     while True:
         try:
             return attempt()
@@ -113,15 +119,17 @@ def call_with_retries(
             if mapped is None:
                 raise
             err, cause = mapped, exc
-        if not getattr(err, "retryable", False) or retries >= policy.max_retries:
-            if retries:
-                err.message = f"{err.message} (gave up after {retries + 1} attempts)"
+        wait = policy.delay(retries, getattr(err, "retry_after", None))
+        late = deadline is not None and clock() - start + wait >= deadline
+        if not getattr(err, "retryable", False) or retries >= policy.max_retries or late:
+            if retries or (late and getattr(err, "retryable", False)):
+                within = f" within the {deadline:g} s deadline" if late else ""
+                err.message = f"{err.message} (gave up after {retries + 1} attempts{within})"
                 err.args = (err.message,)
             err.attempts = retries + 1  # type: ignore[attr-defined]
             if err is cause:
                 raise err
             raise err from cause
-        wait = policy.delay(retries, getattr(err, "retry_after", None))
         logger.info("%s failed: %s; retry %d/%d in %.1f s", label, err.message, retries + 1, policy.max_retries, wait)
         sleep(wait)
         retries += 1
@@ -138,15 +146,27 @@ def translate_sdk_error(
     model: str | None = None,
     key_hint: str = DEFAULT_KEY_HINT,
     timeout: float | None = None,
+    local: bool = False,
 ) -> LLMError | None:
-    """Map an ``openai`` SDK exception to a :mod:`memgpt.llm.errors` class (``None`` if it is not one)."""
+    """Map an ``openai`` SDK exception to a :mod:`memgpt.llm.errors` class (``None`` if it is not one).
+
+    ``local``: the endpoint is the user's own server, where a request the client gave up on keeps
+    running, so a timeout is final rather than retried.
+    """
     import openai
 
     if isinstance(exc, openai.APITimeoutError):
         within = f" within {timeout:g} s" if timeout else ""
+        if local:
+            return LLMTimeoutError(
+                f"the local {what} server at {endpoint} did not answer{within}",
+                "a CPU server may need minutes per reply: allow more with --llm-timeout SECONDS, "
+                "or use a smaller model or a shorter context",
+                retryable=False,
+            )
         return LLMTimeoutError(
             f"the {what} endpoint at {endpoint} did not answer{within}",
-            "the server may be busy or still loading the model; try again or raise the request timeout",
+            "the server may be busy or still loading the model; try again or allow more with --llm-timeout SECONDS",
         )
     if isinstance(exc, openai.APIStatusError):
         response = exc.response
@@ -203,8 +223,12 @@ class OpenAITransport:
         retry_policy: RetryPolicy | None = None,
         what: str = "LLM",
         key_hint: str = DEFAULT_KEY_HINT,
+        local: bool = False,
+        deadline: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.local = local
+        self.deadline = deadline
         self.api_key = api_key
         self.timeout = float(timeout)
         self.policy = retry_policy or RetryPolicy(max_retries=max_retries)
@@ -232,16 +256,33 @@ class OpenAITransport:
 
     def translate(self, exc: BaseException, model: str | None = None) -> LLMError | None:
         return translate_sdk_error(
-            exc, endpoint=self.base_url, what=self.what, model=model, key_hint=self.key_hint, timeout=self.timeout
+            exc, endpoint=self.base_url, what=self.what, model=model, key_hint=self.key_hint,
+            timeout=self._last_timeout, local=self.local,
         )
 
+    _last_timeout: float | None = None
+
     def call(self, fn: Callable[[openai.OpenAI], T], *, model: str | None = None) -> T:
+        """``fn`` with retries; with a deadline, each attempt gets only the time that is left of it."""
+        start = time.monotonic()
+
+        def attempt() -> T:
+            sdk = self.sdk()
+            self._last_timeout = self.timeout
+            if self.deadline is not None:
+                left = max(1.0, self.deadline - (time.monotonic() - start))
+                if left < self.timeout:
+                    self._last_timeout = left
+                    sdk = sdk.with_options(timeout=left)
+            return fn(sdk)
+
         return call_with_retries(
-            lambda: fn(self.sdk()),
+            attempt,
             policy=self.policy,
             translate=lambda exc: self.translate(exc, model),
             sleep=self.sleep,
             label=f"{self.what} request to {self.base_url}",
+            deadline=self.deadline,
         )
 
     def close(self) -> None:
@@ -406,6 +447,33 @@ def _wire_message(message: Any) -> dict[str, Any]:
     return out
 
 
+@contextlib.contextmanager
+def _ticking(on_wait: Callable[[float], None] | None) -> Iterator[None]:
+    """Call ``on_wait(seconds)`` about once a second from a daemon thread until the block ends.
+
+    The request itself stays on the calling thread, so Ctrl-C interrupts it as usual."""
+    if on_wait is None:
+        yield
+        return
+    done = threading.Event()
+    start = time.monotonic()
+
+    def tick() -> None:
+        while not done.wait(1.0):
+            try:
+                on_wait(time.monotonic() - start)
+            except Exception:  # noqa: BLE001 - a broken display must not break the request
+                logger.debug("on_wait hook failed", exc_info=True)
+
+    thread = threading.Thread(target=tick, name="llm-wait", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=2)
+
+
 def _is_reasoning_model(model: str) -> bool:
     """OpenAI o-series / gpt-5 take ``max_completion_tokens`` and only the default temperature."""
     name = model.lower().rsplit("/", 1)[-1]
@@ -415,10 +483,16 @@ def _is_reasoning_model(model: str) -> bool:
 class OpenAICompatibleClient:
     """:class:`memgpt.llm.base.LLMClient` for OpenAI, Azure (v1), Ollama, vLLM, LM Studio, llama.cpp, ...
 
-    ``context_window`` of ``None`` looks the model up in
-    :func:`memgpt.llm.providers.context_window_for`. ``max_retries`` counts
-    retries after the first attempt. ``sleep`` replaces :func:`time.sleep`
-    between retries (tests pass a recorder). ``key_hint`` is shown on 401/403.
+    ``context_window`` of ``None`` is looked up: on a ``local`` server it is
+    asked of the server on first use (:func:`memgpt.llm.local.probe_server`),
+    8,192 when the server does not say; elsewhere it is known per model
+    (:func:`memgpt.llm.providers.context_window_for`). ``max_retries`` counts
+    retries after the first attempt; ``deadline`` bounds one reply, retries
+    included; a ``local`` server's timeout is never retried (``local_deadline``
+    replaces ``deadline`` when :meth:`verify` finds a local server). ``on_wait`` is
+    called about once a second with the seconds waited so far (a spinner).
+    ``sleep`` replaces :func:`time.sleep` between retries (tests pass a
+    recorder). ``key_hint`` is shown on 401/403.
     """
 
     def __init__(
@@ -434,9 +508,20 @@ class OpenAICompatibleClient:
         sleep: Callable[[float], None] = time.sleep,
         retry_policy: RetryPolicy | None = None,
         key_hint: str = DEFAULT_KEY_HINT,
+        local: bool = False,
+        deadline: float | None = None,
+        provider: str | None = None,
+        on_wait: Callable[[float], None] | None = None,
+        local_deadline: float | None = None,
     ) -> None:
         self.model = model
-        self.context_window = int(context_window) if context_window else context_window_for(model)
+        self.local = local
+        self.local_deadline = local_deadline
+        self.provider = provider
+        self.on_wait = on_wait
+        self.server: ServerInfo | None = None
+        self._context_window = int(context_window) if context_window else None
+        self._window_given = self._context_window is not None
         self.transport = OpenAITransport(
             base_url,
             api_key,
@@ -447,7 +532,34 @@ class OpenAICompatibleClient:
             retry_policy=retry_policy,
             what="LLM",
             key_hint=key_hint,
+            local=local,
+            deadline=deadline,
         )
+
+    @property
+    def context_window(self) -> int:
+        if self._context_window is None:
+            self._context_window = self._lookup_window()
+        return self._context_window
+
+    @context_window.setter
+    def context_window(self, value: int) -> None:
+        self._context_window = int(value)
+
+    def _lookup_window(self) -> int:
+        if not self.local:
+            return context_window_for(self.model)
+        from memgpt.llm.local import OLLAMA_DEFAULT_NUM_CTX, probe_server
+
+        t = self.transport
+        self.server = probe_server(t.base_url, t.api_key, self.model, provider=self.provider)
+        if self.server.context_window:
+            return self.server.context_window
+        if self.server.kind == "ollama":  # we send num_ctx, so the window is ours to choose
+            return min(self.server.model_window or OLLAMA_DEFAULT_NUM_CTX, OLLAMA_DEFAULT_NUM_CTX)
+        # A local server's window is set when it starts, whatever the model's name says; 8k is common
+        # (--context-window says otherwise).
+        return DEFAULT_CONTEXT_WINDOW
 
     @classmethod
     def from_endpoint(cls, endpoint: Endpoint, model: str, context_window: int | None = None, **kwargs: Any):
@@ -463,21 +575,39 @@ class OpenAICompatibleClient:
         """Fail fast, with one line, when the endpoint is unreachable or refuses the key.
 
         Asks for the model list once (one retry). A server without that route
-        (404 and the like) passes: only reachability and auth are checked.
+        (404 and the like) passes: only reachability and auth are checked. A list
+        whose ``owned_by`` names llama.cpp, vLLM or Ollama makes the client local
+        (see :meth:`become_local`) even when its URL did not say so.
         """
         from memgpt.llm.errors import LLMAuthError, LLMConnectionError, LLMTimeoutError
+        from memgpt.llm.local import server_kind_of_models
 
         t = self.transport
         probe = OpenAITransport(t.base_url, t.api_key, timeout=timeout, max_retries=1, extra_headers=t.extra_headers,
                                 sleep=t.sleep, what=t.what, key_hint=t.key_hint)
         try:
-            probe.call(lambda sdk: sdk.models.with_raw_response.list(), model=self.model)
+            raw = probe.call(lambda sdk: sdk.models.with_raw_response.list(), model=self.model)
+            try:
+                kind = server_kind_of_models(json.loads(raw.http_response.text))
+            except ValueError:
+                kind = None
+            if kind and not self.local:
+                self.become_local()
         except (LLMConnectionError, LLMTimeoutError, LLMAuthError):
             raise
         except LLMError:
             pass
         finally:
             probe.close()
+
+    def become_local(self) -> None:
+        """Treat the endpoint as the user's own server: the local deadline, no retry after a timeout, and
+        the window asked of the server unless one was given."""
+        self.local = self.transport.local = True
+        if self.local_deadline:
+            self.transport.deadline = self.transport.timeout = self.local_deadline
+        if not self._window_given:
+            self._context_window = None
 
     def request_body(self, request: ChatRequest) -> dict[str, Any]:
         """The JSON body sent for ``request`` (what the server sees)."""
@@ -487,22 +617,35 @@ class OpenAICompatibleClient:
             if request.tool_choice is not None:
                 body["tool_choice"] = request.tool_choice
         reasoning = _is_reasoning_model(self.model)
+        if self._is_ollama():
+            # Ollama silently cuts the prompt to its own default window unless the request names one.
+            body["options"] = {"num_ctx": self.context_window}
         if request.temperature is not None and not reasoning:
             body["temperature"] = request.temperature
         if request.max_tokens is not None:
             body["max_completion_tokens" if reasoning else "max_tokens"] = request.max_tokens
+        if request.response_format is not None:
+            body["response_format"] = request.response_format
         return body
+
+    def _is_ollama(self) -> bool:
+        if self.provider == "ollama":
+            return True
+        _ = self.context_window  # a local server is probed on first use
+        return self.server is not None and self.server.kind == "ollama"
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         body = self.request_body(request)
         endpoint = self.transport.base_url
+        extra = {k: body.pop(k) for k in ("options",) if k in body}  # fields the SDK does not know
 
         def attempt(sdk: openai.OpenAI) -> ChatResponse:
-            raw = sdk.chat.completions.with_raw_response.create(**body)
+            raw = sdk.chat.completions.with_raw_response.create(**body, extra_body=extra or None)
             data = parse_json_body(raw.http_response.text, endpoint=endpoint)
             return parse_chat_completion(data, endpoint=endpoint, model=self.model, key_hint=self.transport.key_hint)
 
-        return self.transport.call(attempt, model=self.model)
+        with _ticking(self.on_wait):
+            return self.transport.call(attempt, model=self.model)
 
     def close(self) -> None:
         self.transport.close()

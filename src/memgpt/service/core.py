@@ -99,12 +99,14 @@ class Service:
     def create_agent(self, name: str | None = None, *, persona: str | None = None, human: str | None = None,
                      preset: str | None = None, model: str | None = None, endpoint: str | None = None,
                      provider: str | None = None, context_window: int | None = None,
-                     block_limit: int | None = None) -> AgentInfo:
+                     block_limit: int | None = None, wrapper: str | None = None,
+                     timeout: int | None = None) -> AgentInfo:
         from memgpt.agent.factory import create_agent
 
         if name is not None and self._find_state(name) is not None:
             raise ConfigError(f"an agent named {name!r} exists", "pick another name, or resume it with --agent")
-        llm = self._llm(model=model, endpoint=endpoint, provider=provider, context_window=context_window)
+        llm = self._llm(model=model, endpoint=endpoint, provider=provider, context_window=context_window,
+                        wrapper=wrapper, timeout=timeout)
         state = create_agent(self.rt, self.user_id, name, persona=persona, human=human, preset=preset, llm=llm,
                              block_limit=block_limit)
         if provider:
@@ -144,21 +146,24 @@ class Service:
 
     # talking to an agent -----------------------------------------------------------
     def _llm(self, *, model: str | None = None, endpoint: str | None = None, provider: str | None = None,
-             context_window: int | None = None) -> LLMClient:
-        key = ("llm", model, endpoint, provider, context_window)
+             context_window: int | None = None, wrapper: str | None = None, timeout: int | None = None) -> LLMClient:
+        key = ("llm", model, endpoint, provider, context_window, wrapper, timeout)
         return self.rt.memo(key, lambda: self.rt.llm(model=model, endpoint=endpoint, provider=provider,
-                                                     context_window=context_window))
+                                                     context_window=context_window, wrapper=wrapper,
+                                                     timeout=timeout))
 
     def check_llm(self, *, model: str | None = None, endpoint: str | None = None, provider: str | None = None,
-                  context_window: int | None = None) -> None:
+                  context_window: int | None = None, wrapper: str | None = None, timeout: int | None = None) -> None:
         """Ask the endpoint whether it answers (one short request); raises ``LLMError`` in one line."""
-        llm = self._llm(model=model, endpoint=endpoint, provider=provider, context_window=context_window)
+        llm = self._llm(model=model, endpoint=endpoint, provider=provider, context_window=context_window,
+                        wrapper=wrapper, timeout=timeout)
         if hasattr(llm, "verify"):
             llm.verify()
 
     def open(self, ref: str, *, model: str | None = None, endpoint: str | None = None, provider: str | None = None,
              context_window: int | None = None, on_event: Callable[[StepEvent], None] | None = None,
-             wait: float | None = None, verify: bool = False) -> AgentSession:
+             wait: float | None = None, verify: bool = False, wrapper: str | None = None,
+             timeout: int | None = None) -> AgentSession:
         """Take the agent's lock and load it; the caller must ``close()`` the session (or use ``with``)."""
         from memgpt.agent.factory import open_agent
 
@@ -171,7 +176,8 @@ class Service:
             llm = self._llm(model=model_, endpoint=endpoint or saved.get("endpoint"),
                             provider=provider or saved.get("provider"),
                             context_window=context_window
-                            or (saved.get("context_window") if model_ == saved.get("model") else None))
+                            or (saved.get("context_window") if model_ == saved.get("model") else None),
+                            wrapper=wrapper, timeout=timeout)
             if verify and hasattr(llm, "verify"):
                 llm.verify()
             # Flags are for this session: a resumed agent keeps its own settings; without flags, the

@@ -37,6 +37,13 @@ class UsageMeter:
     def __getattr__(self, name: str) -> Any:  # model, context_window, base_url, verify ...
         return getattr(self.inner, name)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The agent adopts a smaller window an overflow error reports: that belongs to the real client.
+        if name in ("inner", "usage"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.inner, name, value)
+
     def complete(self, request: ChatRequest) -> ChatResponse:
         reply = self.inner.complete(request)
         self.usage.llm_calls += 1

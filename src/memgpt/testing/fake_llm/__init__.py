@@ -26,6 +26,8 @@ Endpoints
                                    scripts the embeddings endpoint instead of chat
     ``GET  /_fake/requests``       the recorded requests as JSON
     ``POST /_fake/reset``          forget queued replies and recorded requests
+    any other route               404, unless scripted with :meth:`FakeLLMServer.route`
+                                  (llama.cpp ``/props``, Ollama ``/api/show``, vLLM models)
 
 Scripted replies
     ``server.queue(reply, ...)`` appends to a FIFO consumed one reply per

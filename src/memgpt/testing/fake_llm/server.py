@@ -131,7 +131,10 @@ class _Handler(BaseHTTPRequestHandler):
             if parse_error and path in ("/v1/chat/completions", "/v1/embeddings"):
                 self._send(_error_response(400, parse_error))
                 return
-            if method == "POST" and path == "/v1/chat/completions":
+            scripted = fake._routes.get((method, path))
+            if scripted is not None:  # a route a test scripted: /props, /api/show, a richer /v1/models
+                self._send(_json_response(scripted[0], scripted[1]))
+            elif method == "POST" and path == "/v1/chat/completions":
                 self._send(fake._serve("chat", body if isinstance(body, dict) else {}))
             elif method == "POST" and path == "/v1/embeddings":
                 self._send(fake._serve("embeddings", body if isinstance(body, dict) else {}))
@@ -175,6 +178,7 @@ class FakeLLMServer:
         self.verbose = verbose
         self._queues: dict[str, deque[FakeReply]] = {"chat": deque(), "embeddings": deque()}
         self._requests: list[RecordedRequest] = []
+        self._routes: dict[tuple[str, str], tuple[int, Any]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
@@ -247,6 +251,14 @@ class FakeLLMServer:
             raise ValueError(f"a {reply.kind!r} reply cannot answer the {endpoint} endpoint")
         if reply.kind == "delay" and isinstance(reply.spec.get("then"), FakeReply):
             FakeLLMServer._check_kind(reply.spec["then"], endpoint)
+
+    def route(self, method: str, path: str, body: Any, status: int = 200) -> FakeLLMServer:
+        """Answer ``method path`` with the JSON ``body`` from now on, e.g. llama.cpp's ``GET /props``
+        (``{"default_generation_settings": {"n_ctx": 2048}}``), Ollama's ``POST /api/show`` or a vLLM
+        ``GET /v1/models`` carrying ``max_model_len``. Unscripted, such routes answer 404 as before."""
+        with self._lock:
+            self._routes[(method.upper(), "/" + path.strip("/"))] = (int(status), body)
+        return self
 
     def pending(self, endpoint: str = "chat") -> int:
         """How many queued replies are still unused."""

@@ -43,7 +43,7 @@ def main() -> None:
         rt = Runtime(Settings(home=Path(tmp)))
         try:
             llm = OpenAICompatibleClient(srv.base_url, None, "bench", 32768)
-            agent = factory.open_agent(rt, factory.create_agent(rt, persona="sam_pov", llm=llm), llm)
+            agent = factory.open_agent(rt, factory.create_agent(rt, rt.user.id, persona="sam_pov", llm=llm), llm)
             for i in range(args.turns):
                 srv.queue(FakeReply.tool_call("conversation_search", {"query": f"topic {i}", "request_heartbeat": True}),
                           FakeReply.tool_call("send_message", {"message": f"Answer {i}."}))

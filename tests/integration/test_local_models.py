@@ -35,7 +35,7 @@ def rt(tmp_path_factory: pytest.TempPathFactory, base_home: Path) -> Iterator[Ru
 def new_agent(runtime: Runtime, srv: FakeLLMServer, events: list[AgentEvent] | None = None, **kw: Any) -> Agent:
     kw.setdefault("context_window", 8192)
     llm = OpenAICompatibleClient(srv.base_url, None, "qwen2.5-coder-1.5b-instruct", sleep=lambda _s: None, **kw)
-    state = factory.create_agent(runtime, persona="sam_pov", llm=llm)
+    state = factory.create_agent(runtime, runtime.user.id, persona="sam_pov", llm=llm)
     return factory.open_agent(runtime, state, llm, on_event=events.append if events is not None else None)
 
 
@@ -277,7 +277,7 @@ def test_json_wrapper_puts_functions_in_the_prompt_and_reads_one_object(rt: Runt
 
     events: list[AgentEvent] = []
     llm = JSONWrapper(OpenAICompatibleClient(srv.base_url, None, "m", 8192, sleep=lambda _s: None))
-    state = factory.create_agent(rt, persona="sam_pov", llm=llm)
+    state = factory.create_agent(rt, rt.user.id, persona="sam_pov", llm=llm)
     agent = factory.open_agent(rt, state, llm, on_event=events.append)
     srv.queue(FakeReply.text('{"thought": "Save the name first.", "function": "core_memory_append", '
                              '"params": {"name": "human", "content": "Name: Chad", "request_heartbeat": true}}'),

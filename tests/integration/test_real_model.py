@@ -96,7 +96,7 @@ def test_tutorial_with_a_real_model(llama_server: tuple[str, str], paper_agent_h
         wrapper = os.environ.get("MEMGPT_REAL_WRAPPER")  # "json": the prompt-format path instead of tool calls
         llm = rt.llm(wrapper=wrapper)
         assert llm.local, "127.0.0.1 must count as a local server"
-        state = factory.create_agent(rt, persona="memgpt_doc", llm=llm)
+        state = factory.create_agent(rt, rt.user.id, persona="memgpt_doc", llm=llm)
         def record(e: AgentEvent) -> None:  # shown as it happens (-s): a slow model is visibly at work
             events.append(e)
             print(f"  [{e.kind}{' ' + e.name if e.name else ''}] {e.text[:300]}", flush=True)
@@ -104,7 +104,7 @@ def test_tutorial_with_a_real_model(llama_server: tuple[str, str], paper_agent_h
         agent = factory.open_agent(rt, state, llm, on_event=record)
         agent.max_heartbeats = 4
         source = rt.metadata.get_source(rt.user.id, PAPER_SOURCE)
-        factory.attach_source(rt, agent, source)
+        factory.attach_source(agent.memory, source)
 
         turns: list[dict] = []
 

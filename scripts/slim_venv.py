@@ -76,12 +76,37 @@ def _strip(site: Path) -> None:
             print("slim: stripped binaries failed to start; originals restored", file=sys.stderr)
 
 
+def _needed_elsewhere(names: list[str]) -> set[str]:
+    """Of ``names``, those that an installed package outside ``names`` requires (uvicorn needs click,
+    for instance, once the server extra is installed): never remove them."""
+    import re
+    from importlib.metadata import distributions
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    drop = {norm(n) for n in names}
+    needed = set()
+    for dist in distributions():
+        # tokenizers declares the Hub client for downloads memgpt never makes (the model ships in a package)
+        if norm(dist.metadata["Name"]) in drop | {"tokenizers"}:
+            continue
+        for req in dist.requires or []:
+            if "extra ==" in req:
+                continue  # an optional dependency of that package, not installed for it
+            needed.add(norm(re.split(r"[\s;<>=!~\[(]", req, maxsplit=1)[0]))
+    return {n for n in names if norm(n) in needed and norm(n) in drop}
+
+
 def main() -> int:
     venv = Path(sys.prefix)
     site = Path(sysconfig.get_paths()["purelib"])
     before = _mb(venv)
-    subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", *UNUSED], check=False,
-                   capture_output=True)
+    keep = _needed_elsewhere(UNUSED)
+    if keep:
+        print(f"slim: keeping {', '.join(sorted(keep))} (required by another installed package)")
+    subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", *[n for n in UNUSED if n not in keep]],
+                   check=False, capture_output=True)
     for pattern in TEST_DIRS:
         for d in site.glob(pattern):
             shutil.rmtree(d, ignore_errors=True)

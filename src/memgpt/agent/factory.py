@@ -67,7 +67,9 @@ def open_agent(rt: Runtime, state: AgentState, llm: LLMClient, *,
     from memgpt.tokens import default_counter
 
     memory = agent_memory(rt, state)
-    tools = ToolSet([*BUILTIN_TOOLS, *load_user_tools(rt.settings.home / "functions")])
+    # Built once per runtime: a server opens an agent per request, and the user's function files do not
+    # change under a running process.
+    tools = rt.memo(("tools",), lambda: ToolSet([*BUILTIN_TOOLS, *load_user_tools(rt.settings.home / "functions")]))
     return Agent(memory, llm, rt.agents, tools, default_counter(), max_heartbeats=rt.settings.max_heartbeats,
                  on_event=on_event)
 

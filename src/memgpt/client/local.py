@@ -83,10 +83,7 @@ class LocalClient(Client):
         return self.service.get_memory(agent_id)
 
     def update_agent_core_memory(self, agent_id: str, new_memory_contents: dict[str, str]) -> AgentMemory:
-        view = None
-        for label, value in new_memory_contents.items():
-            view = self.service.update_core_memory(agent_id, label, value)
-        return view or self.service.get_memory(agent_id)
+        return self.service.update_core_memory_blocks(agent_id, new_memory_contents)
 
     def insert_archival_memory(self, agent_id: str, memory: str) -> int:
         return self.service.insert_archival(agent_id, memory)

@@ -506,8 +506,13 @@ def _clip(text: str) -> str:
     return text
 
 
+def is_generated_id(value: str) -> bool:
+    """Whether ``value`` has the shape of an id memgpt generates (the only values filters may hold)."""
+    return bool(_ID.match(value))
+
+
 def _checked(value: str, empty: bool = False) -> str:
-    if (empty and value == "") or _ID.match(value):
+    if (empty and value == "") or is_generated_id(value):
         return value
     raise ValueError(f"refusing a value that is not a generated id in a Milvus field or filter: {value!r}")
 

@@ -297,10 +297,7 @@ def create_app(rt: Runtime, *, lock_wait: float = 30.0, max_upload_bytes: int = 
 
     @app.patch("/api/agents/{agent}/memory", tags=["memory"])
     def update_memory(agent: str, body: MemoryPatch, svc: Service = Depends(service)) -> dict:
-        view = None
-        for label, value in body.blocks.items():
-            view = svc.update_core_memory(agent, label, value)
-        return (view or svc.get_memory(agent)).to_dict()
+        return svc.update_core_memory_blocks(agent, body.blocks).to_dict()
 
     @app.get("/api/agents/{agent}/archival", tags=["memory"])
     def list_archival(agent: str, limit: int = 50, offset: int = 0, svc: Service = Depends(service)) -> list[dict]:

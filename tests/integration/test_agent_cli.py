@@ -498,7 +498,7 @@ def test_delete_agent_removes_it_and_its_archival_passages(agent_home: Path, srv
         keeper = factory.open_agent(rt, factory.create_agent(rt, rt.user.id, "keeper", llm=llm), llm)
         for agent in (doomed, keeper):
             srv.queue(call("archival_memory_insert", content=f"{agent.state.name} likes owls.",
-                           request_heartbeat=False))
+                           request_heartbeat=False), call("send_message", message="Noted."))
             agent.step("Remember that I like owls.")
         archival = rt.archival()
         assert archival.count(Scope(rt.user.id, agent_id=doomed.state.id)) == 1

@@ -298,24 +298,60 @@ def test_missing_argument_is_an_error_and_extra_argument_is_ignored(rt: Runtime,
     assert len(srv.chat_requests) == 2
 
 
+def answered_and(function: str, **args: Any) -> FakeReply:
+    """One reply that answers the user and then calls ``function(**args)``."""
+    return FakeReply.tool_calls([{"id": "call_say", "name": "send_message", "arguments": {"message": "Noted."}},
+                                 {"id": "call_fn", "name": function, "arguments": args}], content="Answer, then save.")
+
+
 def test_omitted_request_heartbeat_means_false(rt: Runtime, srv: FakeLLMServer) -> None:
     """The system prompt says "leave it false or omit it": omitting it is not an error."""
     agent = new_agent(rt, srv)
-    srv.queue(call("core_memory_append", "Save it.", name="human", content="Likes tea."))
+    srv.queue(answered_and("core_memory_append", name="human", content="Likes tea."))
     result = agent.step("I like tea.")
-    assert len(srv.chat_requests) == 1 and result.steps == 1
+    assert len(srv.chat_requests) == 1 and result.steps == 1 and result.messages == ["Noted."]
     assert result_of_row(rows(rt, agent)[-1])["status"] == "OK"
     assert agent.state.blocks["human"].value.endswith("Likes tea.")
 
 
 def test_request_heartbeat_sent_as_a_string(rt: Runtime, srv: FakeLLMServer) -> None:
     agent = new_agent(rt, srv)
-    srv.queue(call("core_memory_append", "Save it.", name="human", content="Likes tea.", request_heartbeat="false"))
+    srv.queue(answered_and("core_memory_append", name="human", content="Likes tea.", request_heartbeat="false"))
     assert agent.step("I like tea.").steps == 1
     srv.queue(call("core_memory_append", "Save it.", name="human", content="Likes jam.", request_heartbeat="true"),
               say("Tea and jam, noted."))
     assert agent.step("And jam.").messages == ["Tea and jam, noted."]
     assert len(srv.chat_requests) == 3
+
+
+def test_a_user_turn_that_ran_functions_without_answering_gets_another_step(rt: Runtime, srv: FakeLLMServer) -> None:
+    """Small models search and forget the heartbeat: the user is still owed an answer, from the result."""
+    agent = new_agent(rt, srv)
+    srv.queue(call("conversation_search", "Look it up.", query="tea"),  # no request_heartbeat
+              say("You told me you like tea."))
+    result = agent.step("What do I like to drink? I like tea, by the way.")
+    requests = srv.chat_requests
+    assert len(requests) == 2 and result.steps == 2 and result.messages == ["You told me you like tea."]
+    last = requests[1]["messages"][-1]  # the next step reads the search's result, no nudge between
+    assert last["role"] == "tool" and result_of(last)["status"] == "OK"
+    assert "I like tea" in result_of(last)["message"]
+
+
+def test_a_model_that_never_answers_gets_a_bounded_number_of_extra_steps(rt: Runtime, srv: FakeLLMServer) -> None:
+    from memgpt.agent.loop import UNANSWERED_STEPS
+
+    agent = new_agent(rt, srv)
+    srv.responder = lambda request: call("conversation_search", "Look again.", query="anything")
+    result = agent.step("Hello?")
+    assert len(srv.chat_requests) == 1 + UNANSWERED_STEPS == result.steps
+    assert result.messages == []
+
+
+def test_an_event_turn_owes_no_answer(rt: Runtime, srv: FakeLLMServer) -> None:
+    agent = new_agent(rt, srv)
+    srv.queue(call("core_memory_append", "Note the login.", name="persona", content="Saw a login."))
+    result = agent.step("[login]", is_event=True)
+    assert len(srv.chat_requests) == 1 and result.steps == 1 and result.messages == []
 
 
 def test_empty_reply_gets_a_nudge_and_another_try(rt: Runtime, srv: FakeLLMServer) -> None:
@@ -360,7 +396,7 @@ def test_pop_never_leaves_a_call_without_all_its_results(rt: Runtime, srv: FakeL
     agent = new_agent(rt, srv)
     srv.queue(FakeReply.tool_calls([("conversation_search", {"query": "a"}),
                                     ("conversation_search", {"query": "b"})], content="Two searches."))
-    agent.step("Search twice.")
+    agent.step("Search twice.", is_event=True)  # an event's turn may end on its calls
     assert [m.role for m in agent.messages] == ["user", "assistant", "tool", "tool"]
     removed = agent.pop(1)  # only the second result asked for, but its call would dangle
     assert [m.role for m in removed] == ["assistant", "tool", "tool"]

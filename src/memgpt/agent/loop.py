@@ -4,7 +4,8 @@ Each inner step sends the system message (prompt + core memory), the tool
 schemas and the in-context queue to the LLM. The reply's text is the agent's
 inner monologue; its tool calls run in order and their results join the
 queue. The agent gets another step when a call asked for a heartbeat or
-failed; ``send_message`` without a heartbeat ends the turn. Every inner step
+failed, or when it ran functions in a user's turn without having answered the
+user yet; ``send_message`` without a heartbeat ends the turn. Every inner step
 is saved in one transaction before the next begins.
 """
 
@@ -53,6 +54,7 @@ BLOCKS_BEFORE_TURN = "blocks_before_turn"  # state key: core memory at the start
 UNREADABLE_CALL = ("Your last reply looked like a function call but could not be read: {errors}. Write each call as "
                    '<tool_call>{{"name": "send_message", "arguments": {{"message": "..."}}}}</tool_call> '
                    "with the arguments as a JSON object.")
+UNANSWERED_STEPS = 2  # extra steps a user's turn gets when functions ran but nothing was said yet
 MAX_EMPTY_REPLIES = 2  # in a row; past that, asking again only repeats the cause (usually the server's chat format)
 EMPTY_DIAGNOSIS = ("the model returned {n} empty replies in a row, so the turn was stopped; the server's chat format "
                    "is the likely cause (a function-calling format that hides the reply): serve the model with its "
@@ -87,6 +89,7 @@ class Agent:
         self.on_event = on_event or (lambda e: None)
         self.messages: list[Message] = store.messages(self.state.in_context)
         self._empty_replies = 0  # empty replies in a row within the current turn
+        self._ran_calls = False  # whether the last inner step ran functions
 
     # public ---------------------------------------------------------------------
     def step(self, text: str, *, is_event: bool = False) -> TurnResult:
@@ -96,7 +99,7 @@ class Agent:
             self.state.state[BLOCKS_BEFORE_TURN] = {b.label: b.value for b in self.state.blocks.values()}
         self._commit([first])  # saved at once: the user's words survive a failing LLM
         faults.point("step:after-user-message")
-        return self.continue_turn()
+        return self.continue_turn(answer=not is_event)
 
     def pending_user_message(self) -> Message | None:
         """The user's message at the end of the context if nothing answered it (the process that
@@ -104,14 +107,25 @@ class Agent:
         last = self.messages[-1] if self.messages else None
         return last if last is not None and last.role == "user" and last.name != EVENT else None
 
-    def continue_turn(self) -> TurnResult:
-        """Run inner steps from the current queue until the agent yields (used by step and /retry)."""
+    def continue_turn(self, *, answer: bool = True) -> TurnResult:
+        """Run inner steps from the current queue until the agent yields (used by step and /retry).
+
+        With ``answer`` (a user's turn) the user is owed a reply: a step that ran functions without
+        asking for a heartbeat, while nothing has reached the user yet, still gets the next step (up
+        to ``UNANSWERED_STEPS`` times a turn). Small models search and then forget to request the
+        heartbeat that would let them read the result, which left the user with silence.
+        """
         self.memory.outbox.messages.clear()
         self._empty_replies = 0
-        steps = 0
+        steps = unanswered = 0
         while True:
             steps += 1
+            self._ran_calls = False
             again = self._inner_step()
+            if (not again and answer and self._ran_calls and not self.memory.outbox.messages
+                    and unanswered < UNANSWERED_STEPS):
+                unanswered += 1
+                again = True
             if not again:
                 break
             if steps > self.max_heartbeats:
@@ -224,6 +238,7 @@ class Agent:
             again = again or heartbeat or not ok
         self._commit([assistant, *results])
         faults.point("step:after-reply")
+        self._ran_calls = True
         return again
 
     def _adopt_window(self, exc: ContextWindowExceededError) -> bool:

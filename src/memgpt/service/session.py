@@ -123,7 +123,7 @@ class AgentSession:
     def memory_warning(self) -> StepResult:
         def warn():  # noqa: ANN202
             self.agent.warn_memory()
-            return self.agent.continue_turn()
+            return self.agent.continue_turn(answer=False)
         return self._run(warn)
 
     def retry(self) -> StepResult:

@@ -10,10 +10,12 @@ agent writes): the text of real conversation turns (LoCoMo dev, from
 words of its own, and a unit vector per searchable message. Search queries are
 the LoCoMo questions.
 
-Each (database, size) runs in a fresh process, so the resident memory (RSS)
-reported is that process's: after seeding, and after the steps (what the
-searches' caches added). The baseline is the same run's 1k figure: the target
-is p50 at 100k within 1.5x of p50 at 1k, per database and kind of step.
+Each database runs in a fresh process holding one agent per size (each in its
+own database file or PostgreSQL schema), stepped in turn, so the load of a
+shared machine falls on every size alike. Memory: the process's resident set
+(RSS) at start, after seeding and after the steps, and per size the memory of
+the recall store's vector cache. The baseline is the same run's 1k figure: the
+target is p50 at 100k within 1.5x of p50 at 1k, per database and kind of step.
 
 Prints a table, then one JSON line.
 Usage: python bench/step_scale.py [--sizes 1000,10000,100000] [--dbs sqlite,postgresql] [--steps 40]
@@ -130,8 +132,18 @@ def seed(engine, state, n: int, rng: np.random.Generator, turns: list[str]) -> N
             conn.execute(text("ANALYZE"))  # what autovacuum does after a bulk load
 
 
-def one(db: str, n: int, steps: int) -> dict:
-    """Seed ``n`` messages, run the steps; returns the figures (run in a fresh process)."""
+def cache_mb(recall) -> float:  # noqa: ANN001
+    """Memory held by the recall store's per-agent vector caches."""
+    total = 0
+    for m in list(getattr(recall, "_cache", {}).values()):
+        arr = getattr(m, "buf", None)
+        total += (arr if arr is not None else m.vectors).nbytes
+    return total / 2**20
+
+
+def run_db(db: str, sizes: list[int], steps: int) -> list[dict]:
+    """One agent per size, each in its own database, stepped in turn (so load on the machine
+    falls on every size alike); returns the figures per size."""
     quiet_milvus()
     from step import HashEmbedder
 
@@ -140,66 +152,78 @@ def one(db: str, n: int, steps: int) -> dict:
     from memgpt.runtime import Runtime
     from memgpt.testing.scripted import ScriptedLLM, call, say
 
-    rng = np.random.default_rng(n)
+    rss_start = rss_mb()
+    rng = np.random.default_rng(0)
     turns, questions = corpus(rng)
-    schema = None
-    with tempfile.TemporaryDirectory() as home:
-        if db == "postgresql":
-            import psycopg
-
-            schema = f"bench_{uuid.uuid4().hex[:10]}"
-            with psycopg.connect(PG_DSN, autocommit=True) as c:
-                c.execute(f"CREATE SCHEMA {schema}")
-            url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-        else:
+    schemas, homes, runs = [], [], []
+    try:
+        for n in sizes:
+            home = tempfile.TemporaryDirectory()
+            homes.append(home)
             url = None
-        try:
+            if db == "postgresql":
+                import psycopg
+
+                schema = f"bench_{uuid.uuid4().hex[:10]}"
+                with psycopg.connect(PG_DSN, autocommit=True) as c:
+                    c.execute(f"CREATE SCHEMA {schema}")
+                schemas.append(schema)
+                url = f"{PG_URL}?options=-csearch_path%3D{schema}"
             llm = ScriptedLLM()
-            settings = Settings(home=Path(home), metadata_uri=url) if url else Settings(home=Path(home))
+            settings = Settings(home=Path(home.name), metadata_uri=url) if url else Settings(home=Path(home.name))
             rt = Runtime(settings, llm_factory=llm.factory)
             rt.__dict__["embedder"] = HashEmbedder()
             state = create_agent(rt, rt.user.id, "bench", llm=llm)
             t0 = time.perf_counter()
-            seed(rt.metadata.engine, state, n, rng, turns)
-            seed_s = time.perf_counter() - t0
-            state = rt.agents.get(state.id)
-            agent = open_agent(rt, state, llm)
-            rss_seeded = rss_mb()
-            kinds = {
-                "reply": lambda i: [say(f"ok {i}")],
-                "search": lambda i: [call("conversation_search", {"query": questions[i % len(questions)],
-                                                                   "request_heartbeat": True}),
-                                     say("found it")],
-            }
-            out: dict = {"db": db, "messages": n, "seed_s": round(seed_s, 1), "rss_seeded_mb": round(rss_seeded, 1)}
-            for kind, plan in kinds.items():
-                times, first = [], None
-                for i in range(steps + 3):
+            seed(rt.metadata.engine, state, n, np.random.default_rng(n), turns)
+            agent = open_agent(rt, rt.agents.get(state.id), llm)
+            runs.append({"n": n, "rt": rt, "llm": llm, "agent": agent, "seed_s": time.perf_counter() - t0,
+                         "times": {"reply": [], "search": []}, "first": {}})
+        rss_seeded = rss_mb()
+        plans = {
+            "reply": lambda i: [say(f"ok {i}")],
+            "search": lambda i: [call("conversation_search", {"query": questions[i % len(questions)],
+                                                               "request_heartbeat": True}), say("found it")],
+        }
+        for i in range(steps + 3):
+            for r in runs:
+                for kind, plan in plans.items():
+                    llm, agent = r["llm"], r["agent"]
                     llm.queue(*plan(i))
                     calls = len(llm.replies)
                     t0 = time.perf_counter()
                     agent.step(f"message {i}: {turns[(7 * i) % len(turns)]}")
                     ms = (time.perf_counter() - t0) * 1000 / calls
-                    if first is None:
-                        first = ms
-                    if i >= 3:  # the first steps warm caches (reported apart as the first step)
-                        times.append(ms)
+                    r["first"].setdefault(kind, ms)
+                    if i >= 3:  # the first steps warm caches (the very first is reported apart)
+                        r["times"][kind].append(ms)
                     if len(agent.messages) > 40:
                         agent.messages = agent.messages[-20:]
                         while agent.messages and agent.messages[0].role == "tool":
                             agent.messages.pop(0)
-                out[kind] = {"p50_ms": round(percentile(times, 50), 2), "p95_ms": round(percentile(times, 95), 2),
-                             "first_ms": round(first, 1), "n": len(times)}
-            out["recall_count"] = agent.memory.recall_count()
-            out["rss_end_mb"] = round(rss_mb(), 1)
-            rt.close()
-        finally:
-            if schema:
-                import psycopg
+        out = []
+        for r in runs:
+            res = {"db": db, "messages": r["n"], "recall_count": r["agent"].memory.recall_count(),
+                   "seed_s": round(r["seed_s"], 1), "cache_mb": round(cache_mb(r["rt"].recall), 1)}
+            for kind, times in r["times"].items():
+                res[kind] = {"p50_ms": round(percentile(times, 50), 2), "p95_ms": round(percentile(times, 95), 2),
+                             "first_ms": round(r["first"][kind], 1), "n": len(times)}
+            out.append(res)
+        rss_end = rss_mb()
+        for res in out:
+            res.update(rss_start_mb=round(rss_start, 1), rss_seeded_mb=round(rss_seeded, 1), rss_end_mb=round(rss_end, 1))
+        for r in runs:
+            r["rt"].close()
+        return out
+    finally:
+        for home in homes:
+            home.cleanup()
+        if schemas:
+            import psycopg
 
-                with psycopg.connect(PG_DSN, autocommit=True) as c:
-                    c.execute(f"DROP SCHEMA {schema} CASCADE")
-    return out
+            with psycopg.connect(PG_DSN, autocommit=True) as c:
+                for schema in schemas:
+                    c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def main() -> None:
@@ -207,24 +231,20 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--dbs", default="sqlite,postgresql")
     ap.add_argument("--steps", type=int, default=40)
-    ap.add_argument("--one", nargs=2, metavar=("DB", "N"), help=argparse.SUPPRESS)
+    ap.add_argument("--one", metavar="DB", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.one:
-        print(json.dumps(one(args.one[0], int(args.one[1]), args.steps)))
-        return
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.one:
+        print(json.dumps(run_db(args.one, sizes, args.steps)))
+        return
     results = []
     for db in args.dbs.split(","):
-        for n in sizes:
-            proc = subprocess.run([sys.executable, __file__, "--one", db, str(n), "--steps", str(args.steps)],
-                                  capture_output=True, text=True, cwd=ROOT, env={**os.environ})
-            if proc.returncode != 0:
-                sys.stderr.write(proc.stderr[-3000:])
-                raise SystemExit(f"{db} {n}: failed")
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
-            results.append(r)
-            print(f"  {db} {n}: reply p50 {r['reply']['p50_ms']} ms, search p50 {r['search']['p50_ms']} ms",
-                  file=sys.stderr)
+        proc = subprocess.run([sys.executable, __file__, "--one", db, "--sizes", args.sizes, "--steps", str(args.steps)],
+                              capture_output=True, text=True, cwd=ROOT, env={**os.environ})
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr[-3000:])
+            raise SystemExit(f"{db}: failed")
+        results += json.loads(proc.stdout.strip().splitlines()[-1])
     rows, ratios = [], {}
     for r in results:
         base = next(b for b in results if b["db"] == r["db"] and b["messages"] == sizes[0])
@@ -233,10 +253,14 @@ def main() -> None:
             if r["messages"] == sizes[-1]:
                 ratios[f"{r['db']}_{kind}"] = round(ratio, 2)
             rows.append([r["db"], r["messages"], kind, r[kind]["p50_ms"], r[kind]["p95_ms"], r[kind]["first_ms"],
-                         f"{ratio:.2f}", r["rss_seeded_mb"], r["rss_end_mb"]])
-    print(f"ms per LLM call; ratio = p50 / p50 at {sizes[0]} messages (target at {sizes[-1]}: <= {TARGET_RATIO})")
-    print(table(["db", "messages", "step", "p50 ms", "p95 ms", "first ms", "ratio", "RSS seeded MB", "RSS end MB"],
-                rows))
+                         f"{ratio:.2f}", r["cache_mb"]])
+    print(f"ms per LLM call; ratio = p50 / p50 at {sizes[0]} messages (target at {sizes[-1]}: <= {TARGET_RATIO}); "
+          "the sizes' agents are stepped in turn in one process per database")
+    print(table(["db", "messages", "step", "p50 ms", "p95 ms", "first ms", "ratio", "vector cache MB"], rows))
+    for db in dict.fromkeys(r["db"] for r in results):
+        r = next(x for x in results if x["db"] == db)
+        print(f"{db}: RSS {r['rss_start_mb']} MB at start, {r['rss_seeded_mb']} MB seeded, {r['rss_end_mb']} MB "
+              "after the steps (all sizes' agents in one process)")
     ok = all(v <= TARGET_RATIO for v in ratios.values())
     print(json_line({"bench": "step_scale", "target_ratio": TARGET_RATIO, "ratios_largest_vs_smallest": ratios,
                      "within_target": ok, "results": results}))

@@ -6,10 +6,21 @@ user's query is reduced to word tokens before it reaches either engine, so
 nothing they type can change the query's syntax.
 
 Meaning search compares the query's embedding with the stored vectors of the
-agent's searchable messages (``message_vectors``) by brute force in numpy: an
-agent holds thousands of messages, not millions, and a 10k x 384 float32
-matrix product takes about a millisecond. The matrix is cached per agent and
-topped up with rows newer than the ones it holds.
+agent's searchable messages (``message_vectors``) by brute force in numpy,
+over the agent's newest ``WINDOW`` (10k) vectors: a 10k x 384 float32 matrix
+product takes about a millisecond. The window is cached per process (at most
+``CACHE_ROWS`` vectors over all agents) and brought up to date by one indexed
+read per search: ``agents.vector_rev`` counts the writes of the agent's
+vectors and each vector row carries the revision that wrote it, so vectors
+written by any process since are read and appended (a rewritten one reloads
+the window).
+
+What a bounded search gives up, for steps that cost the same at 1k or 100k
+messages: a message older than the newest 10k embedded ones is found through
+its words only (when it is among the word candidates, its meaning then counts
+exactly); a query word with more than its share of ``WORD_DEPTH`` matches is
+seen in its newest matches only (rare words reach back through the whole
+history). See ``search_lexical`` and ``search_dense``.
 
 ``search`` fuses both (``memgpt.memory.search``) when it is given the query's
 vector, and is plain word search otherwise.
@@ -42,7 +53,7 @@ def text_hash(text_: str) -> str:
     return hashlib.sha256(text_.encode("utf-8")).hexdigest()
 
 
-WORD_DEPTH = 1_000  # candidates word search takes over all the query's words (each its newest matches)...
+WORD_DEPTH = 500  # candidates word search takes over all the query's words (each its newest matches)...
 WORD_DEPTH_MIN = 100  # ...but at least this many per word
 WINDOW = 10_000  # newest vectors of an agent that meaning search scans (and a process caches)
 CACHE_ROWS = 50_000  # vectors a process caches over all agents (about 75 MB at 384-d), least recently used go first
@@ -119,7 +130,7 @@ class RecallStore:
     # words ----------------------------------------------------------------------
     def search_text(self, agent_id: str, query: str, *, limit: int = 5,
                     offset: int = 0) -> tuple[list[Message], int]:
-        """Messages matching any word of ``query``, best first; returns (page, total matches)."""
+        """Messages matching any word of ``query``, best first; returns (page, number of word candidates)."""
         hits, total = self.search_lexical(agent_id, query, limit=limit, offset=offset)
         return self.messages_by_id([h.id for h in hits]), total
 
@@ -255,7 +266,9 @@ class RecallStore:
         q = np.asarray(vector, dtype=np.float32).reshape(-1)
         if q.shape[0] != mat.buf.shape[1]:
             return []
-        scores = mat.vectors @ q
+        # einsum, not ``@``: BLAS splits a matrix-vector product over threads, which on a busy
+        # machine made it several times slower (4.5 ms against 1.5 ms for 10k x 384, measured)
+        scores = np.einsum("ij,j->i", mat.vectors, q)
         seqs = mat.seqs[mat.start:mat.end]
         k = min(limit, len(scores))
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))

@@ -2,7 +2,10 @@
 
 ``save_step`` is the one write an agent step makes: new messages, blocks and
 the in-context list go in one transaction, so a process killed mid-step loses
-at most the step in flight and never leaves half of one behind.
+at most the step in flight and never leaves half of one behind. The same
+transaction adds the step's messages to ``agents.message_count`` (``create``
+sets it), which is how recall memory counts without reading the history;
+these two are the only inserts of messages.
 """
 
 from __future__ import annotations

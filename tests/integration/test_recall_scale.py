@@ -36,15 +36,18 @@ def _axis(i: int) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
+def _stores(db_url: str) -> tuple:
+    engine = open_engine(db_url)
+    return engine, AgentStore(engine), RecallStore(engine), _agent(engine)
+
+
 def _count_rows(engine, agent_id: str) -> int:  # noqa: ANN001
     with engine.connect() as conn:
         return conn.scalar(select(func.count()).select_from(t.messages).where(t.messages.c.agent_id == agent_id))
 
 
 def test_message_count_is_kept_by_every_insert_across_processes(db_url: str) -> None:
-    engine = open_engine(db_url)
-    agents, recall = AgentStore(engine), RecallStore(engine)
-    state = _agent(engine)
+    engine, agents, recall, state = _stores(db_url)
     agents.create(state, [Message(role="system", content="hello")])
     assert recall.count(state.id) == 1
     agents.save_step(state, [Message(role="user", content=f"m{i}") for i in range(3)])
@@ -95,9 +98,7 @@ def test_meaning_search_scans_the_newest_window_and_scores_older_word_matches(
         db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(recall_mod, "WINDOW", 20)
     monkeypatch.setattr(recall_mod, "SLACK", 4)
-    engine = open_engine(db_url)
-    agents, recall = AgentStore(engine), RecallStore(engine)
-    state = _agent(engine)
+    engine, agents, recall, state = _stores(db_url)
     old = Message(role="user", content="the zeppelin story")  # the only message along axis 5
     msgs = [old] + [Message(role="user", content=f"filler talk {i}") for i in range(29)]
     agents.create(state, msgs)
@@ -124,8 +125,7 @@ def test_meaning_search_scans_the_newest_window_and_scores_older_word_matches(
 def test_the_cache_keeps_a_bounded_number_of_vectors(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(recall_mod, "CACHE_ROWS", 30)
     monkeypatch.setattr(recall_mod, "SLACK", 4)
-    engine = open_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    agents, recall = AgentStore(engine), RecallStore(engine)
+    engine, agents, recall, _ = _stores(f"sqlite:///{tmp_path / 'm.db'}")
     states = []
     for _ in range(3):
         state = _agent(engine)
@@ -144,9 +144,7 @@ def test_word_search_reaches_back_for_rare_words_and_bounds_common_ones(
         db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(recall_mod, "WORD_DEPTH", 10)
     monkeypatch.setattr(recall_mod, "WORD_DEPTH_MIN", 5)
-    engine = open_engine(db_url)
-    agents, recall = AgentStore(engine), RecallStore(engine)
-    state = _agent(engine)
+    engine, agents, recall, state = _stores(db_url)
     first = Message(role="user", content="the kettle order XQ7 never came, said the zircon shop")
     msgs = [first] + [Message(role="user", content=f"kettle talk {i}") for i in range(40)]
     agents.create(state, msgs)

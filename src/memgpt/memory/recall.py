@@ -158,13 +158,11 @@ class RecallStore:
             return [], 0
         per = max(WORD_DEPTH_MIN, WORD_DEPTH // len(words), offset + limit)
         with self.engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                scored = self._lexical_sqlite(conn, agent_id, words, per)
-            else:
+            if conn.dialect.name != "sqlite":
                 words = [w for w in (re.sub(r"[^\w]", "", w) for w in words) if w]
                 if not words:
                     return [], 0
-                scored = self._lexical_pg(conn, agent_id, words, per)
+            scored = self._word_candidates(conn, agent_id, words, per)
             ranked = sorted(scored.items(), key=lambda kv: (-kv[1], -kv[0]))
             page = ranked[offset:offset + limit]
             m = t.messages.c
@@ -173,31 +171,27 @@ class RecallStore:
         return [Hit(rows[s].id, float(score), rows[s].search_text or "") for s, score in page if s in rows], len(ranked)
 
     @staticmethod
-    def _lexical_sqlite(conn, agent_id: str, words: list[str], per: int) -> dict[int, float]:  # noqa: ANN001
-        """seq -> summed BM25 over each word's newest ``per`` matches (FTS5 walks a word's matches newest
-        first and stops at the limit; BM25 of an OR query is the sum of its words' terms)."""
-        parts, params = [], {"agent": agent_id, "per": per}
-        for i, w in enumerate(words):
-            params[f"w{i}"] = '"' + w.replace('"', "") + '"'
-            parts.append("SELECT * FROM (SELECT f.rowid AS seq, -bm25(messages_fts) AS score "
-                         "FROM messages_fts f JOIN messages m ON m.seq = f.rowid "
-                         f"WHERE messages_fts MATCH :w{i} AND m.agent_id = :agent "
-                         "AND coalesce(m.name, '') != 'event' ORDER BY f.rowid DESC LIMIT :per)")
-        scored: dict[int, float] = {}
-        for seq, score in conn.execute(text(" UNION ALL ".join(parts)), params):
-            scored[seq] = scored.get(seq, 0.0) + float(score)
-        return scored
+    def _word_candidates(conn, agent_id: str, words: list[str], per: int) -> dict[int, float]:  # noqa: ANN001
+        """seq -> the summed scores of its words, over each word's newest ``per`` matches.
 
-    @staticmethod
-    def _lexical_pg(conn, agent_id: str, words: list[str], per: int) -> dict[int, float]:  # noqa: ANN001
-        """seq -> summed ``ts_rank_cd`` of each word over its newest ``per`` matches (the planner walks
-        the agent's messages newest first for a common word, reads a rare word's GIN entries)."""
+        SQLite: FTS5 walks a word's matches newest first and stops at the limit, and BM25 of an OR
+        query is the sum of its words' terms. PostgreSQL: ``ts_rank_cd`` per word; the planner walks
+        the agent's messages newest first for a common word and reads a rare word's GIN entries.
+        """
+        sqlite = conn.dialect.name == "sqlite"
         parts, params = [], {"agent": agent_id, "per": per}
         for i, w in enumerate(words):
-            params[f"w{i}"] = w
-            parts.append(f"(SELECT seq, ts_rank_cd(content_tsv, to_tsquery('english', :w{i})) AS score "
-                         f"FROM messages WHERE agent_id = :agent AND content_tsv @@ to_tsquery('english', :w{i}) "
-                         "AND coalesce(name, '') != 'event' ORDER BY seq DESC LIMIT :per)")
+            if sqlite:
+                params[f"w{i}"] = '"' + w.replace('"', "") + '"'
+                parts.append("SELECT * FROM (SELECT f.rowid AS seq, -bm25(messages_fts) AS score "
+                             "FROM messages_fts f JOIN messages m ON m.seq = f.rowid "
+                             f"WHERE messages_fts MATCH :w{i} AND m.agent_id = :agent "
+                             "AND coalesce(m.name, '') != 'event' ORDER BY f.rowid DESC LIMIT :per)")
+            else:
+                params[f"w{i}"] = w
+                parts.append(f"(SELECT seq, ts_rank_cd(content_tsv, to_tsquery('english', :w{i})) AS score "
+                             f"FROM messages WHERE agent_id = :agent AND content_tsv @@ to_tsquery('english', :w{i}) "
+                             "AND coalesce(name, '') != 'event' ORDER BY seq DESC LIMIT :per)")
         scored: dict[int, float] = {}
         for seq, score in conn.execute(text(" UNION ALL ".join(parts)), params):
             scored[seq] = scored.get(seq, 0.0) + float(score)

@@ -2,7 +2,10 @@
 
 ``save_step`` is the one write an agent step makes: new messages, blocks and
 the in-context list go in one transaction, so a process killed mid-step loses
-at most the step in flight and never leaves half of one behind.
+at most the step in flight and never leaves half of one behind. The same
+transaction adds the step's messages to ``agents.message_count`` (``create``
+sets it), which is how recall memory counts without reading the history;
+these two are the only inserts of messages.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ class AgentStore:
                 preset=agent.preset, system_prompt=agent.system_prompt, llm_config=agent.llm_config,
                 embedding_model=agent.embedding_model, embedding_dim=agent.embedding_dim,
                 in_context=agent.in_context, state=agent.state, created_at=agent.created_at,
-                updated_at=agent.updated_at))
+                updated_at=agent.updated_at, message_count=len(messages)))
             self._write_blocks(conn, agent)
             self._insert_messages(conn, agent, messages)
 
@@ -45,7 +48,8 @@ class AgentStore:
             res = conn.execute(update(t.agents).where(t.agents.c.id == agent.id, t.agents.c.version == agent.version)
                                .values(in_context=list(agent.in_context), state=dict(agent.state),
                                        llm_config=dict(agent.llm_config), system_prompt=agent.system_prompt,
-                                       updated_at=updated_at, version=agent.version + 1))
+                                       updated_at=updated_at, version=agent.version + 1,
+                                       message_count=t.agents.c.message_count + len(new_messages)))
             if res.rowcount != 1:
                 raise AgentConflictError(
                     f"agent {agent.name!r} was changed by another process since this one loaded it; "

@@ -108,6 +108,12 @@ agents = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # Bumped by every save; a save that read another version refuses (two writers on one agent).
     Column("version", Integer, nullable=False, server_default="0"),
+    # How many messages recall memory holds for the agent: kept by every insert of messages, in the
+    # same transaction, so a step reads one row instead of counting the history (migration 7).
+    Column("message_count", Integer, nullable=False, server_default="0"),
+    # Bumped by every write of the agent's message vectors; each written vector carries the value
+    # (message_vectors.rev), so a process's cache of vectors knows what changed since it loaded.
+    Column("vector_rev", Integer, nullable=False, server_default="0"),
     UniqueConstraint("user_id", "name", name="uq_agents_user_name"),
 )
 
@@ -150,6 +156,7 @@ messages = Table(
     Column("name", String(200)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_messages_agent_time", "agent_id", "created_at"),
+    Index("ix_messages_agent_seq", "agent_id", "seq"),  # an agent's messages newest first (migration 7)
 )
 
 # User-added persona and human texts (the built-in ones are package data).
@@ -180,7 +187,9 @@ message_vectors = Table(
     Column("dim", Integer, nullable=False),
     Column("text_hash", String(64), nullable=False),
     Column("vector", LargeBinary, nullable=False),  # float32, little-endian, ``dim`` values
+    Column("rev", Integer, nullable=False, server_default="0"),  # agents.vector_rev of the write that stored it
     Index("ix_message_vectors_agent_seq", "agent_id", "seq"),
+    Index("ix_message_vectors_agent_rev", "agent_id", "rev"),
 )
 
 # API keys of the REST server: only a SHA-256 of each key is kept. The admin key has no user.
@@ -327,6 +336,22 @@ def _m005_cjk_words(conn: Connection) -> None:
         conn.execute(text("CREATE INDEX IF NOT EXISTS ix_messages_tsv ON messages USING GIN (content_tsv)"))
 
 
+def _m007_step_counters(conn: Connection) -> None:
+    """Steps that cost the same at any history length: agents.message_count (filled from the rows
+    held), agents.vector_rev and message_vectors.rev (every stored vector counts as written at its
+    own seq, so the revision of an agent is its newest vector's seq) and an index of each agent's
+    messages by seq (word search walks a common word's matches newest first)."""
+    _add_missing_column(conn, "agents", "message_count", "INTEGER NOT NULL DEFAULT 0")
+    _add_missing_column(conn, "agents", "vector_rev", "INTEGER NOT NULL DEFAULT 0")
+    _add_missing_column(conn, "message_vectors", "rev", "INTEGER NOT NULL DEFAULT 0")
+    conn.execute(text("UPDATE message_vectors SET rev = seq"))
+    conn.execute(text(
+        "UPDATE agents SET message_count = (SELECT count(*) FROM messages WHERE messages.agent_id = agents.id), "
+        "vector_rev = (SELECT coalesce(max(rev), 0) FROM message_vectors WHERE message_vectors.agent_id = agents.id)"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_message_vectors_agent_rev ON message_vectors (agent_id, rev)"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_messages_agent_seq ON messages (agent_id, seq)"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "base tables", _m001_base),
     (2, "full-text index on messages", _m002_message_fulltext),
@@ -334,4 +359,5 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "agent versions and document load claims", _m004_versions_and_load_claims),
     (5, "full-text search over CJK character pairs", _m005_cjk_words),
     (6, "API keys and jobs for the server", _m006_server),
+    (7, "message counters and vector revisions for constant-cost steps", _m007_step_counters),
 ]

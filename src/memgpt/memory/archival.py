@@ -136,7 +136,12 @@ class MilvusArchivalStore:
         try:
             for i in range(0, len(rows), 512):
                 # upsert: stable ids make a repeated insert a no-op instead of a duplicate
-                client.upsert(self.collection, rows[i:i + 512], **self._write_limits())
+                batch = rows[i:i + 512]
+                if self.conn.caps.upsert:
+                    client.upsert(self.collection, batch, **self._write_limits())
+                else:  # what upsert does, where the server's own upsert loses rows (see Caps.upsert)
+                    client.delete(self.collection, ids=[r["id"] for r in batch], **self._write_limits())
+                    client.insert(self.collection, batch, **self._write_limits())
             self._seen_rows = True
             if flush:
                 client.flush(self.collection, **self._write_limits())

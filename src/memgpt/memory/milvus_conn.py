@@ -28,6 +28,7 @@ import re
 import sys
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ class Caps:
 
     bm25: bool = True
     partition_key: bool = False
+    upsert: bool = True  # an upsert keeps its rows (not into a partition-key collection on Milvus 2.3.5)
     templates: bool = False  # takes filter_params
     index: str | None = None  # the dense index type it accepted
     version: str = ""  # for messages only
@@ -254,6 +256,12 @@ class MilvusConnection:
         except Exception:  # noqa: BLE001
             pass
 
+    def _kept(self, client: Any, name: str, owners: list[str], write: Callable[[], Any]) -> bool:
+        """Whether rows written by ``write`` are found again by a filter on their partition key."""
+        write()
+        return all(client.query(name, filter=f'owner == "{o}"', output_fields=["id"], limit=1, timeout=self.timeout,
+                                consistency_level=CONSISTENCY) for o in owners)
+
     def _probe_bm25(self, client: Any, name: str) -> bool:
         """A collection with a BM25 function, created, described and dropped; never loaded."""
         from pymilvus import DataType, Function, FunctionType
@@ -291,14 +299,15 @@ class MilvusConnection:
         client.query(name, filter='owner == "probe"', output_fields=["id"], limit=1, timeout=float(self.timeout),
                      retry_times=1)
         if with_key:
-            # Milvus 2.3.5 answers an upsert into a partition-key collection and keeps nothing.
-            # (It files the rows where a filter on the key never looks.)
-            owners = [f"o{i}" for i in range(8)]
-            client.upsert(name, [{"id": f"row-{o}", "owner": o, "vec": [1.0, 0.0]} for o in owners], timeout=self.timeout)
-            got = [client.query(name, filter=f'owner == "{o}"', output_fields=["id"], limit=1,
-                                timeout=self.timeout, consistency_level=CONSISTENCY) for o in owners[:4]]
-            if not all(got):
-                raise ValueError("an upsert into a partition-key collection was lost")
+            # Milvus 2.3.5 files an upserted row by its primary key, where a filter on the partition key
+            # never looks: there memgpt deletes and inserts instead (``Caps.upsert``).
+            owners = [f"o{i}" for i in range(4)]
+            rows = [{"id": f"row-{o}", "owner": o, "vec": [1.0, 0.0]} for o in owners]
+            caps.upsert = self._kept(client, name, owners, lambda: client.upsert(name, rows, timeout=self.timeout))
+            if not caps.upsert:
+                client.delete(name, ids=[r["id"] for r in rows], timeout=self.timeout)
+                if not self._kept(client, name, owners, lambda: client.insert(name, rows, timeout=self.timeout)):
+                    raise ValueError("rows inserted into a partition-key collection were lost")
         caps.partition_key = with_key
         try:
             # A float timeout and one try: a refusal is an answer, not a reason to retry.

@@ -163,8 +163,8 @@ def test_killed_server_is_one_line_and_a_restarted_one_is_used_at_once(tmp_path:
         with pytest.raises(StorageError) as err:
             store.search(ps[0].embedding, scope, limit=1)
         took = time.monotonic() - started
-        assert took < 15, took
-        assert re.fullmatch(r"Milvus at http://127\.0\.0\.1:\d+ did not answer within 10 s \(.*\)",
+        assert took < 11, took
+        assert re.fullmatch(r"Milvus at http://127\.0\.0\.1:\d+ did not answer within 9 s \(.*\)",
                             err.value.one_line()), err.value.one_line()
         srv.start()  # the same port and file
         started = time.monotonic()
@@ -193,7 +193,7 @@ def test_dead_server_through_the_cli_exits_5_in_one_line(tmp_path: Path) -> None
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and f"cannot reach Milvus at http://127.0.0.1:{port}" in errors[0], proc.stderr
     assert "Traceback" not in proc.stderr
-    assert took < 25, took
+    assert took < 20, took
 
 
 def _memgpt(env: dict[str, str], *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -226,3 +226,35 @@ def test_readme_flow_on_server(server: object, tmp_path: Path) -> None:
         _memgpt(env, "delete", "agent", "demo", "-y")
     finally:
         llm.stop()
+
+
+@pytest.mark.skipif(os.environ.get("MEMGPT_TEST_SERVER") != "1", reason="the Milvus 2.3 standalone: make test-server")
+def test_bm25_collection_is_refused_on_milvus23_not_loaded(tmp_path: Path) -> None:
+    """Loading a collection with a BM25 function aborts Milvus 2.3 (at every restart): refuse it in one line."""
+    from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+    if ms.can_isolate():
+        pytest.skip(f"cannot keep Milvus 2.3 on 127.0.0.1 only: {ms.can_isolate()}")
+    srv = ms.Milvus23Server(tmp_path)
+    try:
+        conn = MilvusConnection(srv.uri)
+        store = MilvusArchivalStore(conn, "test/model", DIM)
+        raw = MilvusClient(uri=srv.uri)
+        schema = raw.create_schema(auto_id=False, enable_dynamic_field=False)  # what memgpt used to create
+        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=80)
+        schema.add_field("words", DataType.VARCHAR, max_length=1000, enable_analyzer=True)
+        schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=DIM)
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_function(Function(name="text_bm25", function_type=FunctionType.BM25,
+                                     input_field_names=["words"], output_field_names=["sparse"]))
+        raw.create_collection(store.collection, schema=schema)
+        with pytest.raises(StorageError) as err:
+            store.count(Scope("user-1", agent_id="agent-a"))
+        assert "has a BM25 full-text field that this server (version v2.3.5" in err.value.one_line()
+        assert "use Milvus 2.5 or newer, or drop that collection" in err.value.one_line()
+        assert srv.proc is not None and srv.proc.poll() is None  # the server is still up
+        assert raw.list_collections() == [store.collection]
+        raw.close()
+        conn.close()
+    finally:
+        srv.stop()

@@ -146,41 +146,6 @@ class Lite3Server:
         self._log.close()
 
 
-_RUN_23 = r'''
-import os, socket, sys, threading
-from milvus import MilvusServer
-data, sock_path = sys.argv[1], sys.argv[2]
-server = MilvusServer(wait_for_started=False)
-server.set_base_dir(data)
-server.config.set("proxy_port", 19530)
-server.start()
-server.wait_started(timeout=120000)
-
-def pump(a, b):
-    try:
-        while chunk := a.recv(65536):
-            b.sendall(chunk)
-    except OSError:
-        pass
-    finally:
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-listener = socket.socket(socket.AF_UNIX)
-listener.bind(sock_path)
-listener.listen(64)
-print("ready", flush=True)
-while True:
-    conn, _ = listener.accept()
-    up = socket.create_connection(("127.0.0.1", 19530))
-    threading.Thread(target=pump, args=(conn, up), daemon=True).start()
-    threading.Thread(target=pump, args=(up, conn), daemon=True).start()
-'''
-
-
 def _pump(a: socket.socket, b: socket.socket) -> None:
     try:
         while chunk := a.recv(65536):
@@ -193,6 +158,35 @@ def _pump(a: socket.socket, b: socket.socket) -> None:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+_RUN_23_MAIN = r'''
+import os, socket, sys, threading
+from milvus import MilvusServer
+data, sock_path = sys.argv[1], sys.argv[2]
+server = MilvusServer(wait_for_started=False)
+server.set_base_dir(data)
+server.config.set("proxy_port", 19530)
+server.start()
+server.wait_started(timeout=120000)
+
+listener = socket.socket(socket.AF_UNIX)
+listener.bind(sock_path)
+listener.listen(64)
+print("ready", flush=True)
+while True:
+    conn, _ = listener.accept()
+    up = socket.create_connection(("127.0.0.1", 19530))
+    threading.Thread(target=_pump, args=(conn, up), daemon=True).start()
+    threading.Thread(target=_pump, args=(up, conn), daemon=True).start()
+'''
+
+
+def _run_23_script() -> str:
+    """The script the namespace runs (with the side venv's Python, which has no memgpt): start, then forward."""
+    import inspect
+
+    return "import socket\n" + inspect.getsource(_pump) + _RUN_23_MAIN
 
 
 def can_isolate() -> str | None:
@@ -229,7 +223,7 @@ class Milvus23Server:
             os.unlink(self.sock_path)
         self._log = open(self.folder / "m23.log", "a")  # noqa: SIM115 - closed in stop()
         script = self.folder / "run23.py"
-        script.write_text(_RUN_23)
+        script.write_text(_run_23_script())
         self.proc = subprocess.Popen(
             ["unshare", "-rn", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', str(self.bin / "python"),
              str(script), str(self.folder / "m23-data"), self.sock_path],

@@ -379,13 +379,17 @@ class MilvusConnection:
     def _index_missing(self, name: str, fields: dict[str, Any]) -> None:
         """Build the indexes a collection lacks (one left without them by a failed create, for instance)."""
         client = self.client
+        dense = not client.list_indexes(name, field_name="embedding", timeout=self.timeout)
+        sparse = "sparse" in fields and not client.list_indexes(name, field_name="sparse", timeout=self.timeout)
+        if not (dense or sparse):
+            return
         try:
             client.release_collection(name, timeout=self.timeout)
         except Exception:  # noqa: BLE001 - not loaded is fine
             pass
-        if not client.list_indexes(name, field_name="embedding", timeout=self.timeout):
+        if dense:
             self._dense_index(name, existing=True)
-        if "sparse" in fields and not client.list_indexes(name, field_name="sparse", timeout=self.timeout):
+        if sparse:
             self._sparse_index(name)
 
     def dense_index(self) -> str:

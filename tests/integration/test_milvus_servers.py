@@ -65,10 +65,9 @@ def _passages(user: str, agent: str, n: int, seed: int = 0) -> list[Passage]:
 
 def _listening_on_loopback_only(port: int) -> None:
     out = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        local = line.split()[3]
-        if local.rsplit(":", 1)[-1] == str(port):
-            assert local.rsplit(":", 1)[0] in ("127.0.0.1", "[::ffff:127.0.0.1]"), line
+    found = [line.split()[3] for line in out.splitlines() if line.split()[3].rsplit(":", 1)[-1] == str(port)]
+    assert found, f"nothing listens on port {port}"
+    assert all(local.rsplit(":", 1)[0] in ("127.0.0.1", "[::ffff:127.0.0.1]") for local in found), found
 
 
 def test_archival_on_server(server: object) -> None:

@@ -97,8 +97,11 @@ class Runtime:
             raise ConfigError(f"unknown archival storage backend {self.settings.archival_backend!r}",
                               "use milvus: memgpt configure --archival-storage milvus")
         s = self.settings
-        return MilvusConnection(s.resolved_milvus_uri(), token=s.milvus_token, db_name=s.milvus_db_name,
-                                index=s.milvus_index)
+        try:
+            return MilvusConnection(s.resolved_milvus_uri(), token=s.milvus_token, db_name=s.milvus_db_name,
+                                    index=s.milvus_index)
+        except ValueError as exc:  # an index type hand-written into the config file
+            raise ConfigError(str(exc), "memgpt configure --milvus-index auto") from exc
 
     def archival(self, model_id: str | None = None, dim: int | None = None) -> MilvusArchivalStore:
         """The archival store for a model (default: the configured embedding model)."""

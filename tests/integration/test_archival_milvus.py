@@ -136,15 +136,14 @@ def test_server_path_over_grpc(tmp_path: Path) -> None:
     server = Server(str(tmp_path / "served.db"), f"127.0.0.1:{port}")
     assert server.start()
     try:
-        conn = MilvusConnection(f"http://127.0.0.1:{port}")
-        assert conn.index == "HNSW"
-        conn.index = "FLAT"  # the Lite engine builds FLAT/IVF only; a real server takes HNSW
+        conn = MilvusConnection(f"http://127.0.0.1:{port}")  # index auto: the engine refuses HNSW, so FLAT
         store = MilvusArchivalStore(conn, "test/model", DIM)
         user, src = new_id("user"), new_id("source")
         store.insert(_passages(user, 12, source=src))
         assert store.count(Scope(user, source_ids=[src])) == 12
         assert store.search(_vec(4), Scope(user, source_ids=[src]), limit=1)[0].passage.id == stable_id(
             "passage", src, "4")
+        assert conn.dense_index() == "FLAT"
         conn.close()
     finally:
         server.stop()
@@ -152,15 +151,9 @@ def test_server_path_over_grpc(tmp_path: Path) -> None:
 
 def test_unreachable_server_is_one_line() -> None:
     conn = MilvusConnection(f"http://127.0.0.1:{_free_port()}")
-    import memgpt.memory.archival as archival
-
-    archival_timeout = archival.TIMEOUT_S
-    archival.TIMEOUT_S = 2.0
-    try:
-        with pytest.raises(StorageError, match=r"cannot reach Milvus at http://127\.0\.0\.1"):
-            conn.client
-    finally:
-        archival.TIMEOUT_S = archival_timeout
+    conn.timeout = 2
+    with pytest.raises(StorageError, match=r"cannot reach Milvus at http://127\.0\.0\.1"):
+        conn.client
 
 
 def test_two_connections_to_one_file_in_one_process(tmp_path: Path) -> None:

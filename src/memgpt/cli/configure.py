@@ -25,7 +25,7 @@ class Question:
     def applies(self, s: Settings) -> bool:
         if self.field in ("embedding_endpoint", "embedding_api_key", "embedding_dim"):
             return s.embedding_provider != "local"
-        if self.field in ("milvus_token", "milvus_db_name"):
+        if self.field in ("milvus_token", "milvus_db_name", "milvus_index"):
             return "://" in (s.milvus_uri or "")
         if self.field == "metadata_uri":
             return s.metadata_backend == "postgres"
@@ -54,6 +54,8 @@ QUESTIONS = [
     Question("milvus_uri", "milvus_uri", "Enter the Milvus connection URI (Default: ~/.memgpt/milvus.db):"),
     Question("milvus_token", "milvus_token", "Milvus token or user:password (empty = none):", secret=True),
     Question("milvus_db_name", "milvus_db_name", "Milvus database name (empty = default):"),
+    Question("milvus_index", "milvus_index", "Milvus vector index (auto = FLAT on Lite, HNSW where the server builds it):",
+             ["auto", "FLAT", "HNSW", "IVF_FLAT", "IVF_SQ8", "DISKANN", "AUTOINDEX"]),
     Question("metadata_backend", "metadata_storage", "Select storage backend for recall and metadata:",
              ["sqlite", "postgres"]),
     Question("metadata_uri", "metadata_uri", "PostgreSQL URL (postgresql://user@host:5432/db):"),

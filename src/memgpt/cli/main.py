@@ -31,6 +31,15 @@ COMMON.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                     help="show tracebacks and debug logs")
 
 
+def _milvus_index(value: str) -> str:
+    from memgpt.memory.milvus_conn import normalise_index  # no pymilvus import
+
+    try:
+        return normalise_index(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _local_model_flags(g: argparse._ActionsContainer) -> None:
     g.add_argument("--model-wrapper", choices=["none", "json"],
                    help="json: list the functions in the prompt and ask for one JSON object (servers or models "
@@ -64,6 +73,9 @@ def _configure_parser(sub: argparse._SubParsersAction) -> None:
                    help="a file path for embedded Milvus Lite (default ~/.memgpt/milvus.db) or http(s)://host:19530")
     g.add_argument("--milvus-token", metavar="TOKEN", help="Milvus server token or user:password")
     g.add_argument("--milvus-db-name", metavar="NAME", help="Milvus server database name")
+    g.add_argument("--milvus-index", metavar="TYPE", type=_milvus_index,
+                   help="vector index: auto (FLAT on Milvus Lite; HNSW where the server builds it, else FLAT), "
+                        "FLAT, HNSW, IVF_FLAT, IVF_SQ8, DISKANN, AUTOINDEX ...")
     g.add_argument("--metadata-storage", "--recall-storage", dest="metadata_storage",
                    choices=["sqlite", "postgres"], help="where agents, messages and source metadata live")
     g.add_argument("--metadata-uri", metavar="URL",

@@ -95,7 +95,7 @@ class Cluster:
             "openai-compatible", self.llm.base_url, "none", "fake-llm")
         s.context_window = 16000
         s.metadata_backend, s.metadata_uri = "postgres", pg_url
-        s.milvus_uri, s.milvus_index = self.milvus.uri, "FLAT"
+        s.milvus_uri = self.milvus.uri  # index auto: the engine refuses HNSW, so memgpt builds FLAT
         save_settings(s)
         env = {**os.environ, "MEMGPT_HOME": str(self.home), "MEMGPT_SERVER_PASS": ADMIN_KEY}
         self.urls: list[str] = []

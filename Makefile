@@ -88,4 +88,5 @@ bench: install-dev
 	$(BIN)/python bench/server.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/step_scale.py
 	$(BIN)/python bench/startup.py

@@ -128,7 +128,8 @@ def test_tutorial_with_a_real_model(llama_server: tuple[str, str], paper_agent_h
         behaviours = {
             "greets via send_message": called(greet, "send_message") and bool(turns[0]["said"]),
             "answers from the paper via archival_memory_search": bool(searched)
-            and any("memgpt" in e.text.lower() or "context" in e.text.lower() for e in searched),
+            and any("memgpt" in e.text.lower() or "context" in e.text.lower() for e in searched)
+            and bool(turns[1]["said"]),  # and says something to the user after reading the result
             "stores the name in core memory": "chad" in agent.state.blocks["human"].value.lower(),
         }
         print(f"\n{key} (wrapper: {wrapper or 'none'}): per-turn latency on {os.cpu_count()} cores")
